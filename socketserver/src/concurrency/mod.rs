@@ -1,0 +1,56 @@
+//! How a server runs its requests: Python's mixins, as types.
+//!
+//! A concurrency model replaces exactly one step of the server loop,
+//! `process_request`: it receives each accepted request as a [`Job`] and
+//! decides where [`Job::run`] happens. When the server closes, it waits for what
+//! it started.
+//!
+//! | model | Python | what `process` does |
+//! | --- | --- | --- |
+//! | [`Synchronous`] | (none) | runs the job in the loop: one request at a time |
+//! | [`Threading`] | `ThreadingMixIn` | runs the job on a new thread |
+
+mod synchronous;
+mod threading;
+
+pub use synchronous::Synchronous;
+pub use threading::Threading;
+
+use crate::connections::Connections;
+pub use crate::job::Job;
+use crate::service::Service;
+use std::io;
+use std::time::Duration;
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+/// A concurrency model; implemented by this crate's models only.
+pub trait Concurrency: sealed::Sealed + Send + 'static {
+    /// Starts serving `job` (Python's `process_request`). An error means the job
+    /// could not be started; it has been dropped, which closed its connection.
+    fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()>;
+
+    /// Housekeeping on every turn of the server loop.
+    fn service_actions(&mut self) {}
+
+    /// Waits, as configured, for the requests this model started: up to
+    /// `shutdown_timeout`; the connections still open then are shut down, so
+    /// their handlers see end of input and return, and are waited for.
+    fn close(&mut self, connections: &Connections, shutdown_timeout: Duration);
+}
+
+/// Waits for every open connection: up to `shutdown_timeout`, then shuts the
+/// rest down and waits for their handlers to return.
+fn wait_for_connections(connections: &Connections, shutdown_timeout: Duration) {
+    if connections.wait_idle(shutdown_timeout) {
+        return;
+    }
+    let stuck = connections.close_all();
+    log::warn!(
+        "{stuck} connection(s) still open {shutdown_timeout:?} after the server began to close: \
+         shutting them down"
+    );
+    connections.wait_all();
+}

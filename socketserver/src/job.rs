@@ -1,0 +1,120 @@
+//! [`Job`]: one accepted request on its way through `setup`, `handle` and
+//! `finish` (Python's `finish_request` and `shutdown_request`), wherever the
+//! concurrency model chooses to run it.
+
+use crate::connections::{Connections, Ticket};
+use crate::error::{RequestError, Stage, panic_message};
+use crate::request::{Request, RequestConfig};
+use crate::service::{ClientAddr, Service};
+use std::fmt;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// What every request of a server shares: the service and the settings.
+pub(crate) struct Shared<S> {
+    pub(crate) service: S,
+    pub(crate) config: RequestConfig,
+    pub(crate) connections: Arc<Connections>,
+}
+
+/// An accepted request, waiting to be served by [`Job::run`].
+///
+/// The concurrency model decides where `run` happens: inline in the server
+/// loop, on a thread of its own, in a pool. Dropping a job instead closes its
+/// connection unserved.
+pub struct Job<S: Service> {
+    conn: <S::Request as Request>::Conn,
+    client: ClientAddr<S>,
+    shared: Arc<Shared<S>>,
+    ticket: Ticket,
+}
+
+impl<S: Service> Job<S> {
+    pub(crate) fn new(
+        conn: <S::Request as Request>::Conn,
+        client: ClientAddr<S>,
+        shared: &Arc<Shared<S>>,
+    ) -> Job<S> {
+        Job {
+            conn,
+            client,
+            ticket: shared.connections.reserve(),
+            shared: Arc::clone(shared),
+        }
+    }
+
+    /// The client the request comes from.
+    pub fn client_address(&self) -> &ClientAddr<S> {
+        &self.client
+    }
+
+    /// Serves the request: `setup`, `handle`, `finish`, then sends what is
+    /// buffered and closes. Every error and panic goes to `handle_error`; none
+    /// escapes.
+    pub fn run(self) {
+        let Job {
+            conn,
+            client,
+            shared,
+            ticket,
+        } = self;
+        let service = &shared.service;
+        let mut req = match S::Request::open(conn, client.clone(), &shared.config) {
+            Ok(req) => req,
+            Err(e) => return report(service, &client, RequestError::io(Stage::Open, e)),
+        };
+        ticket.attach(req.closer());
+        let mut failed = |e| report(service, &client, e);
+        match guarded(Stage::Setup, || service.setup(&mut req)) {
+            Ok(()) => {
+                guarded(Stage::Handle, || service.handle(&mut req)).unwrap_or_else(&mut failed);
+                guarded(Stage::Finish, || service.finish(&mut req)).unwrap_or_else(&mut failed);
+            }
+            Err(e) => failed(e),
+        }
+        if let Err(e) = req.close() {
+            failed(RequestError::io(Stage::Close, e));
+        }
+        // The ticket goes last, so a waiting `server_close` returns only once the
+        // connection is closed.
+        drop(ticket);
+    }
+}
+
+impl<S: Service> fmt::Debug for Job<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("client_address", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs one step of serving a request, turning a panic into an error.
+pub(crate) fn guarded<T>(
+    stage: Stage,
+    step: impl FnOnce() -> io::Result<T>,
+) -> Result<T, RequestError> {
+    match panic::catch_unwind(AssertUnwindSafe(step)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(RequestError::io(stage, e)),
+        Err(payload) => Err(RequestError::panic(stage, payload)),
+    }
+}
+
+/// Hands an error to the service's `handle_error`, which must not bring the
+/// server down either.
+pub(crate) fn report<S: Service>(service: &S, client: &ClientAddr<S>, error: RequestError) {
+    let reported = panic::catch_unwind(AssertUnwindSafe(|| service.handle_error(client, &error)));
+    if reported.is_err() {
+        log::error!("`handle_error` panicked while reporting an error of {client:?}: {error}");
+    }
+}
+
+/// Runs a hook of the server loop (`service_actions`, `handle_timeout`); a panic
+/// in it is logged and the loop goes on.
+pub(crate) fn run_hook(name: &str, hook: impl FnOnce()) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(hook)) {
+        log::error!("`{name}` panicked: {}", panic_message(&*payload));
+    }
+}

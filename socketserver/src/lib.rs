@@ -1,0 +1,97 @@
+//! Python's [`socketserver`] and [`selectors`], for Rust: a robust TCP server in
+//! a few lines, with the transport and the concurrency model chosen by type, on a
+//! [`mio`] selector loop, without an async runtime.
+//!
+//! [`socketserver`]: https://docs.python.org/3/library/socketserver.html
+//! [`selectors`]: https://docs.python.org/3/library/selectors.html
+//!
+//! # Quick start
+//!
+//! ```
+//! use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
+//! use std::io::{self, BufRead, BufReader, Write};
+//! use std::net::TcpStream;
+//! use std::thread;
+//!
+//! // Each line a client sends comes back upper-cased.
+//! let upper = handler_fn(|req: &mut StreamRequest| {
+//!     let mut line = String::new();
+//!     while req.rfile().read_line(&mut line)? > 0 {
+//!         req.wfile().write_all(line.to_uppercase().as_bytes())?;
+//!         line.clear();
+//!     }
+//!     Ok(())
+//! });
+//!
+//! let mut server = ThreadingTcpServer::bind("127.0.0.1:0", upper)?;
+//! let addr = *server.server_address();
+//! let stop = server.shutdown_handle();
+//! let serving = thread::spawn(move || server.serve_forever());
+//!
+//! let mut client = TcpStream::connect(addr)?;
+//! client.write_all(b"hello\n")?;
+//! let mut reply = String::new();
+//! BufReader::new(&client).read_line(&mut reply)?;
+//! assert_eq!(reply, "HELLO\n");
+//! drop(client);
+//!
+//! stop.shutdown();
+//! serving.join().unwrap()?;
+//! # Ok::<(), io::Error>(())
+//! ```
+//!
+//! # The pieces
+//!
+//! A [`Server<T, C, S>`](Server) composes three choices:
+//!
+//! * a [transport](transport) `T`, where requests come from: [`Tcp`];
+//! * a [concurrency model](concurrency) `C`, where requests run:
+//!   [`Synchronous`] (one at a time) or [`Threading`] (a thread each);
+//! * a [`Service`] `S`, what is done with each request, with Python's hooks
+//!   (`verify_request`, `handle_error`, `setup`, `finish`, …).
+//!
+//! Python's names are aliases: [`TcpServer`] and [`ThreadingTcpServer`].
+//! [`Server::builder`] sets options (backlog, timeouts, `nodelay`, …) before
+//! binding. The loop is built on [`selector::Selector`], a selectors-style API
+//! you can use on its own.
+//!
+//! # Robustness
+//!
+//! * An error returned by a handler, or a panic in it, is passed to
+//!   [`Service::handle_error`] (which logs it by default) and the server goes on.
+//! * Accept errors never stop the loop: per-connection ones are skipped; running
+//!   out of file descriptors or memory is logged and retried after a pause.
+//! * [`ShutdownHandle::shutdown`] wakes the loop at once from any thread; closing
+//!   waits for running handlers, and shuts down connections that are still open
+//!   after `shutdown_timeout` so that a stuck client cannot hold the server.
+//!
+//! This crate works on Unix (Linux, macOS, the BSDs).
+
+pub mod concurrency;
+pub mod selector;
+pub mod transport;
+
+mod accept;
+mod builder;
+mod connections;
+mod error;
+mod job;
+mod request;
+mod server;
+mod service;
+mod shutdown;
+
+pub use builder::{Builder, Unbound};
+pub use concurrency::{Concurrency, Synchronous, Threading};
+pub use error::{RequestError, Stage, log_request_error};
+pub use request::{RFile, Request, Stream, StreamRequest, WFile};
+pub use server::Server;
+pub use service::{ClientAddr, HandlerFn, Service, handler_fn};
+pub use shutdown::ShutdownHandle;
+pub use transport::{Tcp, TcpOptions, Transport};
+
+/// A TCP server that serves one request at a time (Python's `TCPServer`).
+pub type TcpServer<S> = Server<Tcp, Synchronous, S>;
+
+/// A TCP server with a thread per connection (Python's `ThreadingTCPServer`).
+pub type ThreadingTcpServer<S> = Server<Tcp, Threading, S>;

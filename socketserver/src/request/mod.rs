@@ -1,0 +1,54 @@
+//! What a handler receives: one request, with its connection (or packet) and
+//! the client's address.
+
+mod stream;
+
+pub use stream::{RFile, Stream, StreamRequest, WFile};
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+/// A kind of request a [`Service`](crate::Service) handles, such as
+/// [`StreamRequest`]. Implemented by this crate's request types only.
+pub trait Request: sealed::Sealed + Sized + Send + 'static {
+    /// What the transport yields for one request: an accepted connection.
+    type Conn: Send + 'static;
+    /// The client's address.
+    type Addr: Clone + fmt::Debug + Send + Sync + 'static;
+
+    /// The client's address (Python's `client_address`).
+    fn client_address(&self) -> &Self::Addr;
+
+    #[doc(hidden)]
+    fn open(conn: Self::Conn, client: Self::Addr, config: &RequestConfig) -> io::Result<Self>;
+
+    /// What can end the request from another thread, when a stopping server
+    /// gives up waiting for it.
+    #[doc(hidden)]
+    fn closer(&self) -> Arc<dyn Close>;
+
+    /// Sends what is left and releases the connection.
+    #[doc(hidden)]
+    fn close(self) -> io::Result<()>;
+}
+
+/// Ends a request from outside its handler: its reads see end of input, its
+/// writes fail, so the handler returns.
+#[doc(hidden)]
+pub trait Close: Send + Sync {
+    fn force_close(&self);
+}
+
+/// The per-request settings a server applies to each request it opens.
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct RequestConfig {
+    /// Read and write timeout of each connection.
+    pub timeout: Option<Duration>,
+}

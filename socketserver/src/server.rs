@@ -1,0 +1,341 @@
+//! [`Server`]: a transport, a concurrency model and a service, composed; the
+//! selector loop that accepts requests and hands them on (Python's `BaseServer`).
+
+use crate::accept::{Backoff, Recovery, recovery};
+use crate::builder::{Builder, Settings};
+use crate::concurrency::Concurrency;
+use crate::connections::Connections;
+use crate::error::{RequestError, Stage};
+use crate::job::{Job, Shared, guarded, report, run_hook};
+use crate::request::Request;
+use crate::selector::{Events, Interest, Key, Selector};
+use crate::service::Service;
+use crate::shutdown::{Control, ShutdownHandle};
+use crate::transport::Transport;
+use mio::unix::SourceFd;
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How many connections one turn of the loop accepts at most before it runs
+/// `service_actions` and looks at its wake-ups again.
+const ACCEPT_BATCH: usize = 128;
+
+/// A server: transport `T` (where requests come from), concurrency `C` (where
+/// they run) and service `S` (what is done with them).
+///
+/// Usually named through an alias such as [`ThreadingTcpServer`](crate::ThreadingTcpServer),
+/// or made for you by the `#[server]` attribute.
+///
+/// ```no_run
+/// use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
+/// use std::io::{self, Write};
+///
+/// let hello = handler_fn(|req: &mut StreamRequest| {
+///     let client = *req.client_address();
+///     writeln!(req.wfile(), "hello, {client}")
+/// });
+/// let mut server = ThreadingTcpServer::bind("127.0.0.1:8000", hello)?;
+/// server.serve_forever()
+/// # ; Ok::<(), io::Error>(())
+/// ```
+///
+/// Dropping the server (or [`server_close`](Server::server_close)) closes the
+/// listening socket, then waits for the requests still being served as the
+/// concurrency model is configured to.
+pub struct Server<T: Transport, C: Concurrency, S: Service> {
+    // Fields drop in this order: the listening socket closes before `workers`
+    // waits for the requests still running, so that no client is left queueing
+    // on a server that will never accept it.
+    transport: T,
+    selector: Selector<Role>,
+    events: Events,
+    listener: Key,
+    control: Arc<Control>,
+    shared: Arc<Shared<S>>,
+    /// Whether connections may be waiting in the listen queue (edge-triggered:
+    /// only a `WouldBlock` from accept says they are not).
+    pending: bool,
+    backoff: Backoff,
+    poll_interval: Duration,
+    accept_timeout: Option<Duration>,
+    workers: Workers<C>,
+}
+
+/// What a registration of the server's selector stands for.
+#[derive(Debug)]
+enum Role {
+    Listener,
+    Waker,
+}
+
+/// The concurrency model, which waits for its requests when dropped.
+struct Workers<C: Concurrency> {
+    concurrency: C,
+    connections: Arc<Connections>,
+    shutdown_timeout: Duration,
+}
+
+impl<C: Concurrency> Drop for Workers<C> {
+    fn drop(&mut self) {
+        self.concurrency
+            .close(&self.connections, self.shutdown_timeout);
+    }
+}
+
+/// The outcome of one accept attempt.
+enum Accepted {
+    /// A request was accepted and dispatched.
+    One,
+    /// No connection is waiting.
+    None,
+    /// Accept failed; the loop may try again (after the backoff, if one started).
+    Failed,
+}
+
+impl<T: Transport, C: Concurrency + Default, S: Service> Server<T, C, S> {
+    /// Starts the configuration of a server around `service`; finish it with the
+    /// transport's `bind` (for TCP, [`Builder::bind`]).
+    pub fn builder(service: S) -> Builder<T, C, S> {
+        Builder::new(service, C::default())
+    }
+}
+
+impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
+    pub(crate) fn new(
+        transport: T,
+        concurrency: C,
+        shared: Arc<Shared<S>>,
+        settings: &Settings,
+    ) -> io::Result<Self> {
+        let mut selector = Selector::new()?;
+        let fd = transport.as_fd().as_raw_fd();
+        let listener = selector.register(&mut SourceFd(&fd), Interest::READABLE, Role::Listener)?;
+        let (_, waker) = selector.waker(Role::Waker)?;
+        let connections = Arc::clone(&shared.connections);
+        let control = Arc::new(Control::new(
+            waker,
+            Arc::clone(&connections),
+            settings.shutdown_timeout,
+        ));
+        Ok(Server {
+            transport,
+            selector,
+            events: Events::with_capacity(8),
+            listener,
+            control,
+            shared,
+            // A listener adopted with connections already queued gives no event
+            // for them: look before the first wait.
+            pending: true,
+            backoff: Backoff::default(),
+            poll_interval: settings.poll_interval,
+            accept_timeout: settings.accept_timeout,
+            workers: Workers {
+                concurrency,
+                connections,
+                shutdown_timeout: settings.shutdown_timeout,
+            },
+        })
+    }
+
+    /// The address the server listens on, with the real port when it was bound
+    /// to port 0 (Python's `server_address`).
+    pub fn server_address(&self) -> &T::Addr {
+        self.transport.local_addr()
+    }
+
+    /// The service, i.e. the server's shared state.
+    pub fn service(&self) -> &S {
+        &self.shared.service
+    }
+
+    /// A handle that stops `serve_forever` from any thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            control: Arc::clone(&self.control),
+        }
+    }
+
+    /// How many requests are being served right now.
+    pub fn open_requests(&self) -> usize {
+        self.workers.connections.len()
+    }
+
+    /// Closes the listening socket and waits for the requests still being
+    /// served, as the concurrency model is configured to (Python's
+    /// `server_close`). Dropping the server does the same.
+    pub fn server_close(self) {}
+}
+
+impl<T, C, S> Server<T, C, S>
+where
+    T: Transport,
+    C: Concurrency,
+    S: Service,
+    S::Request: Request<Conn = T::Conn, Addr = T::Addr>,
+{
+    /// Serves requests until [`ShutdownHandle::shutdown`] is called.
+    ///
+    /// Each turn waits for connections (or a wake-up) for at most the server's
+    /// `poll_interval`, accepts what is waiting, hands each request to the
+    /// concurrency model, and runs `service_actions`. Accept errors never end
+    /// it: per-connection errors are skipped, and when the process runs out of
+    /// descriptors or memory it logs, pauses (10 ms, doubling up to 1 s) and
+    /// tries again. Only a failure of the selector itself is returned.
+    pub fn serve_forever(&mut self) -> io::Result<()> {
+        let control = Arc::clone(&self.control);
+        let _running = control.enter();
+        loop {
+            if control.shutdown_requested() {
+                return Ok(());
+            }
+            let wait = self.accept_wait(self.poll_interval);
+            self.selector.select(&mut self.events, Some(wait))?;
+            // A shutdown that came with connections must not accept one more.
+            if control.shutdown_requested() {
+                return Ok(());
+            }
+            self.note_events();
+            for _ in 0..ACCEPT_BATCH {
+                if !self.may_accept() || control.shutdown_requested() {
+                    break;
+                }
+                if let Accepted::None = self.accept_one() {
+                    break;
+                }
+            }
+            self.service_actions();
+        }
+    }
+
+    /// Waits for one request and serves it (with the concurrency model), or,
+    /// when the server's `accept_timeout` passes first, calls `handle_timeout`
+    /// (Python's `handle_request`).
+    pub fn handle_request(&mut self) -> io::Result<()> {
+        let deadline = self
+            .accept_timeout
+            .and_then(|timeout| Instant::now().checked_add(timeout));
+        loop {
+            if self.may_accept() {
+                if let Accepted::One = self.accept_one() {
+                    return Ok(());
+                }
+                continue;
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                self.handle_timeout();
+                return Ok(());
+            }
+            let wait = match (left, self.backoff.remaining()) {
+                (Some(left), Some(pause)) => Some(left.min(pause)),
+                (left, pause) => left.or(pause),
+            };
+            self.selector.select(&mut self.events, wait)?;
+            self.note_events();
+        }
+    }
+
+    fn note_events(&mut self) {
+        if self.events.iter().any(|ready| ready.key() == self.listener) {
+            self.pending = true;
+        }
+    }
+
+    fn may_accept(&self) -> bool {
+        self.pending && self.backoff.remaining().is_none()
+    }
+
+    /// How long the loop may wait for events before it must act on its own.
+    fn accept_wait(&self, poll_interval: Duration) -> Duration {
+        match self.backoff.remaining() {
+            Some(pause) => pause.min(poll_interval),
+            None if self.pending => Duration::ZERO,
+            None => poll_interval,
+        }
+    }
+
+    fn accept_one(&mut self) -> Accepted {
+        match self.transport.accept() {
+            Ok((conn, client)) => {
+                self.backoff.reset();
+                self.process_request(conn, client);
+                Accepted::One
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.pending = false;
+                Accepted::None
+            }
+            Err(e) => {
+                let addr = self.transport.local_addr();
+                match recovery(&e) {
+                    Recovery::Skip => {
+                        log::debug!("accept on {addr:?}: {e}; accepting the next connection");
+                    }
+                    Recovery::Pause => {
+                        let pause = self.backoff.pause();
+                        log::error!(
+                            "accept on {addr:?} failed: {e}; trying again in {pause:?}"
+                        );
+                    }
+                }
+                Accepted::Failed
+            }
+        }
+    }
+
+    /// Python's `verify_request` then `process_request`.
+    fn process_request(&mut self, conn: T::Conn, client: T::Addr) {
+        let service = &self.shared.service;
+        let verified = guarded(Stage::Verify, || Ok(service.verify_request(&client)));
+        match verified {
+            Ok(true) => {}
+            Ok(false) => return T::refuse(conn),
+            Err(e) => {
+                report(service, &client, e);
+                return T::refuse(conn);
+            }
+        }
+        let job = Job::new(conn, client.clone(), &self.shared);
+        if let Err(e) = self.workers.concurrency.process(job) {
+            report(service, &client, RequestError::io(Stage::Dispatch, e));
+        }
+    }
+
+    fn service_actions(&mut self) {
+        self.workers.concurrency.service_actions();
+        let service = &self.shared.service;
+        run_hook("service_actions", || service.service_actions());
+    }
+
+    fn handle_timeout(&mut self) {
+        let service = &self.shared.service;
+        run_hook("handle_timeout", || service.handle_timeout());
+    }
+}
+
+impl<T: Transport, C: Concurrency, S: Service> AsFd for Server<T, C, S> {
+    /// The listening socket (Python's `fileno()`).
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.transport.as_fd()
+    }
+}
+
+impl<T: Transport, C: Concurrency, S: Service> AsRawFd for Server<T, C, S> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.transport.as_fd().as_raw_fd()
+    }
+}
+
+impl<T: Transport, C: Concurrency + fmt::Debug, S: Service> fmt::Debug for Server<T, C, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("server_address", self.server_address())
+            .field("concurrency", &self.workers.concurrency)
+            .field("open_requests", &self.open_requests())
+            .finish_non_exhaustive()
+    }
+}
