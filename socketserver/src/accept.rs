@@ -97,7 +97,13 @@ mod tests {
             let e = io::Error::from_raw_os_error(errno);
             assert_eq!(recovery(&e), Recovery::Skip, "{e}");
         }
-        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM, libc::EBADF] {
+        for errno in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOBUFS,
+            libc::ENOMEM,
+            libc::EBADF,
+        ] {
             let e = io::Error::from_raw_os_error(errno);
             assert_eq!(recovery(&e), Recovery::Pause, "{e}");
         }

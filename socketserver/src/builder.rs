@@ -22,6 +22,20 @@ pub(crate) struct Settings {
     pub(crate) request: RequestConfig,
 }
 
+impl Settings {
+    /// Rejects what the socket layer would take for something else: to
+    /// `setsockopt`, a zero timeout means "no timeout", and std refuses it.
+    fn validate(&self) -> io::Result<()> {
+        if self.request.timeout == Some(Duration::ZERO) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the per-connection `timeout` must be above zero (`None` waits forever)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
@@ -78,7 +92,8 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
 
     /// The read and write timeout of every connection (default `None`: wait
     /// forever). A handler whose client stays silent that long gets an error
-    /// from its read.
+    /// from its read. Binding fails with [`io::ErrorKind::InvalidInput`] for
+    /// `Some(Duration::ZERO)`.
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.settings.request.timeout = timeout;
         self
@@ -117,6 +132,7 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
 
     /// Makes the server around a bound, listening transport.
     pub(crate) fn build(self, transport: T) -> io::Result<Server<T, C, S>> {
+        self.settings.validate()?;
         let shared = Arc::new(Shared {
             service: self.service,
             config: self.settings.request.clone(),

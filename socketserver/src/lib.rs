@@ -44,7 +44,7 @@
 //!
 //! A [`Server<T, C, S>`](Server) composes three choices:
 //!
-//! * a [transport](transport) `T`, where requests come from: [`Tcp`];
+//! * a [transport] `T`, where requests come from: [`Tcp`];
 //! * a [concurrency model](concurrency) `C`, where requests run:
 //!   [`Synchronous`] (one at a time) or [`Threading`] (a thread each);
 //! * a [`Service`] `S`, what is done with each request, with Python's hooks

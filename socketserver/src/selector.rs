@@ -176,7 +176,9 @@ impl<D> Selector<D> {
     {
         let entry = self.entry_mut(key).ok_or_else(|| unknown_key(key))?;
         entry.interest = interest;
-        self.poll.registry().reregister(source, key.token(), interest)
+        self.poll
+            .registry()
+            .reregister(source, key.token(), interest)
     }
 
     /// Stops watching `source` and returns the data it was registered with, or

@@ -277,9 +277,7 @@ where
                     }
                     Recovery::Pause => {
                         let pause = self.backoff.pause();
-                        log::error!(
-                            "accept on {addr:?} failed: {e}; trying again in {pause:?}"
-                        );
+                        log::error!("accept on {addr:?} failed: {e}; trying again in {pause:?}");
                     }
                 }
                 Accepted::Failed

@@ -101,14 +101,42 @@ impl Tcp {
 const NODELAY_INHERITED: bool = cfg!(target_os = "linux");
 
 fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
-    socket.local_addr()?.as_socket().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket")
-    })
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket"))
 }
 
-/// Prefixes an error with what was being done to which address, keeping its kind.
+/// Says what was being done to which address, keeping the error's kind and
+/// the operating system's error as its [`source`](std::error::Error::source).
 fn context(error: io::Error, doing: &str, addr: SocketAddr) -> io::Error {
-    io::Error::new(error.kind(), format!("{doing} {addr}: {error}"))
+    let kind = error.kind();
+    io::Error::new(
+        kind,
+        Context {
+            what: format!("{doing} {addr}"),
+            source: error,
+        },
+    )
+}
+
+/// An error with what was being done when it happened.
+#[derive(Debug)]
+struct Context {
+    what: String,
+    source: io::Error,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 impl sealed::Sealed for Tcp {}
@@ -239,7 +267,8 @@ impl<C: Concurrency, S: Service> Unbound<Tcp, C, S> {
         &self.socket
     }
 
-    /// The address the socket is to bind to.
+    /// The address the socket is to bind to, and once bound, the address it is
+    /// bound to (with the real port when it asked for port 0).
     pub fn server_address(&self) -> SocketAddr {
         self.addr
     }
@@ -247,6 +276,7 @@ impl<C: Concurrency, S: Service> Unbound<Tcp, C, S> {
     /// Binds the socket (Python's `server_bind`).
     pub fn server_bind(&mut self) -> io::Result<()> {
         Tcp::bind(&self.socket, self.addr)?;
+        self.addr = local_addr(&self.socket)?;
         self.bound = true;
         Ok(())
     }

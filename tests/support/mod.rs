@@ -1,0 +1,155 @@
+//! What the integration tests share: running a server on a thread, clients with
+//! bounded waits, bounded polling, the process's open descriptors, and a logger
+//! that keeps what it is given.
+//!
+//! Every wait here is bounded by [`BOUND`], so that a broken server fails a test
+//! instead of hanging the suite.
+
+use socketserver::{Concurrency, Request, Server, Service, ShutdownHandle, Tcp};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Mutex, Once};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// The longest any test waits for anything.
+pub const BOUND: Duration = Duration::from_secs(20);
+
+/// A server running `serve_forever` on a thread of its own; dropping it shuts
+/// the server down, closes it and joins the thread.
+pub struct Running {
+    addr: SocketAddr,
+    handle: ShutdownHandle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+/// Starts `server` on a thread. The server is closed (dropped) on that thread
+/// when its loop ends.
+pub fn serve<C, S>(mut server: Server<Tcp, C, S>) -> Running
+where
+    C: Concurrency,
+    S: Service,
+    S::Request: Request<Conn = TcpStream, Addr = SocketAddr>,
+{
+    let addr = *server.server_address();
+    let handle = server.shutdown_handle();
+    let thread = thread::Builder::new()
+        .name("test-server".into())
+        .spawn(move || server.serve_forever())
+        .expect("spawn the server thread");
+    Running {
+        addr,
+        handle,
+        thread: Some(thread),
+    }
+}
+
+impl Running {
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle to stop it.
+    pub fn handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Shuts the server down, waits for its thread (and so for its close) and
+    /// returns what `serve_forever` returned.
+    pub fn stop(mut self) -> io::Result<()> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> io::Result<()> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        self.handle.shutdown();
+        thread.join().expect("the server thread panicked")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let result = self.stop_inner();
+        if !thread::panicking() {
+            result.expect("serve_forever failed");
+        }
+    }
+}
+
+/// Connects to `addr` with read and write timeouts of [`BOUND`].
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, BOUND).expect("connect to the test server");
+    stream.set_read_timeout(Some(BOUND)).unwrap();
+    stream.set_write_timeout(Some(BOUND)).unwrap();
+    stream
+}
+
+/// Sends `request`, half-closes, and reads everything the server sends back
+/// until it closes the connection.
+pub fn round_trip(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = connect(addr);
+    stream.write_all(request).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    read_to_end(&mut stream)
+}
+
+/// Reads until end of input (bounded by the stream's read timeout).
+pub fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).expect("read the reply");
+    reply
+}
+
+/// Polls `condition` until it holds; panics naming `what` after [`BOUND`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + BOUND;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// How many file descriptors this process has open.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .count()
+}
+
+/// Every log record of this process, as `"LEVEL message"`.
+static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {}", record.level(), record.args());
+        LOGS.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    }
+    fn flush(&self) {}
+}
+
+/// Installs the capturing logger (once per test binary).
+pub fn capture_logs() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        log::set_logger(&Capture).expect("no other logger");
+        log::set_max_level(log::LevelFilter::Debug);
+    });
+}
+
+/// The captured log lines that contain `needle`.
+pub fn logged(needle: &str) -> Vec<String> {
+    LOGS.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|line| line.contains(needle))
+        .cloned()
+        .collect()
+}

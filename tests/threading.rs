@@ -1,0 +1,134 @@
+//! The `Threading` concurrency model: a thread per connection, and what
+//! closing waits for.
+
+use socketserver::{Service, StreamRequest, Threading, ThreadingTcpServer, handler_fn};
+use socketserver_tests::{capture_logs, connect, logged, read_to_end, serve, wait_until};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+fn echo() -> impl Service<Request = StreamRequest> {
+    handler_fn(|req: &mut StreamRequest| {
+        let mut buf = [0; 1024];
+        loop {
+            let n = req.rfile().read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            req.wfile().write_all(&buf[..n])?;
+        }
+    })
+}
+
+#[test]
+fn two_hundred_concurrent_clients_each_get_their_own_bytes_back() {
+    let running = serve(ThreadingTcpServer::bind("127.0.0.1:0", echo()).unwrap());
+    // All connections stay open at once: a server serving one at a time would
+    // never answer the second.
+    let mut clients: Vec<_> = (0..200).map(|_| connect(running.addr())).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        client
+            .write_all(format!("client {i}\n").as_bytes())
+            .unwrap();
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        let expected = format!("client {i}\n");
+        let mut reply = vec![0; expected.len()];
+        client.read_exact(&mut reply).unwrap();
+        assert_eq!(reply, expected.as_bytes());
+    }
+    drop(clients);
+    running.stop().unwrap();
+}
+
+#[test]
+fn closing_waits_for_handler_threads() {
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = Arc::clone(&finished);
+    let server = ThreadingTcpServer::bind(
+        "127.0.0.1:0",
+        handler_fn(move |req: &mut StreamRequest| {
+            let mut rest = Vec::new();
+            req.rfile().read_to_end(&mut rest)?;
+            done.store(true, Ordering::SeqCst);
+            Ok(())
+        }),
+    )
+    .unwrap();
+    let running = serve(server);
+    let mut client = connect(running.addr());
+    client.write_all(b"started").unwrap();
+    let handle = running.handle();
+    let stopping = std::thread::spawn(move || running.stop());
+    wait_until("the loop has stopped", || !handle.is_serving());
+    // The server is closing now and must wait for this handler.
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    stopping.join().unwrap().unwrap();
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "close returned before the handler ended"
+    );
+}
+
+#[test]
+fn closing_shuts_down_connections_that_outstay_the_shutdown_timeout() {
+    capture_logs();
+    let server = ThreadingTcpServer::builder(echo())
+        .shutdown_timeout(Duration::from_millis(50))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let mut idle = connect(running.addr());
+    idle.write_all(b"x").unwrap();
+    let mut byte = [0];
+    idle.read_exact(&mut byte).unwrap();
+    // Would wait forever for `idle` without the timeout.
+    running.stop().unwrap();
+    assert_eq!(read_to_end(&mut idle), b"");
+    assert!(!logged("still open").is_empty());
+}
+
+#[test]
+fn daemon_threads_are_not_waited_for() {
+    for server in [
+        ThreadingTcpServer::builder(echo()).daemon_threads(true),
+        ThreadingTcpServer::builder(echo()).block_on_close(false),
+        ThreadingTcpServer::builder(echo()).concurrency(Threading::default().daemon_threads(true)),
+    ] {
+        let running = serve(server.bind("127.0.0.1:0").unwrap());
+        let mut client = connect(running.addr());
+        client.write_all(b"a").unwrap();
+        let mut byte = [0];
+        client.read_exact(&mut byte).unwrap();
+        running.stop().unwrap();
+        // The server is closed, and its detached handler still serves.
+        client.write_all(b"b").unwrap();
+        client.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"b");
+    }
+}
+
+#[test]
+fn a_panicking_handler_does_not_stop_the_server() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&calls);
+    let server = ThreadingTcpServer::bind(
+        "127.0.0.1:0",
+        handler_fn(move |req: &mut StreamRequest| {
+            if count.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
+                panic!("every other request panics");
+            }
+            req.wfile().write_all(b"ok")
+        }),
+    )
+    .unwrap();
+    let running = serve(server);
+    for _ in 0..3 {
+        let mut panicked = connect(running.addr());
+        assert_eq!(read_to_end(&mut panicked), b"");
+        let mut served = connect(running.addr());
+        assert_eq!(read_to_end(&mut served), b"ok");
+    }
+    running.stop().unwrap();
+}
