@@ -5,12 +5,19 @@
 
 use socketserver::{StreamRequest, TcpServer, ThreadingTcpServer, handler_fn};
 use socketserver_tests::{open_fds, round_trip, serve};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::net::TcpListener;
 
 #[test]
 fn failed_binds_and_closed_servers_leak_no_descriptor() {
-    let noop = || handler_fn(|_: &mut StreamRequest| Ok(()));
+    // Reads what the client sends before closing: closing on unread input
+    // would reset the connection under the client's feet.
+    let noop = || {
+        handler_fn(|req: &mut StreamRequest| {
+            req.rfile().read_to_end(&mut Vec::new())?;
+            Ok(())
+        })
+    };
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap();
 

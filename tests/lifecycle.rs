@@ -1,13 +1,13 @@
 //! The loop's life: `serve_forever`, `shutdown` from any thread, closing.
 //! Each lifecycle bug CPython ever fixed in socketserver has its test here.
 
-use socketserver::{StreamRequest, TcpServer, ThreadingTcpServer, handler_fn};
+use socketserver::{Service, StreamRequest, TcpServer, ThreadingTcpServer, handler_fn};
 use socketserver_tests::{BOUND, capture_logs, connect, logged, round_trip, serve, wait_until};
 use std::io::{self, BufRead, ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -131,6 +131,7 @@ fn shutdown_ends_a_synchronous_handler_stuck_on_an_idle_client() {
         .bind("127.0.0.1:0")
         .unwrap();
     let running = serve(server);
+    let gave_up = format!("server on {} is still busy", running.addr());
     let mut idle = connect(running.addr());
     // The handler is blocked reading from `idle` once this echo comes back.
     idle.write_all(b"x").unwrap();
@@ -140,7 +141,7 @@ fn shutdown_ends_a_synchronous_handler_stuck_on_an_idle_client() {
     within_bound("shutdown", move || handle.shutdown());
     // The server shut the connection down: end of input, not a hang.
     assert_eq!(idle.read(&mut byte).unwrap(), 0);
-    assert!(!logged("still busy").is_empty());
+    assert!(!logged(&gave_up).is_empty());
     running.stop().unwrap();
 }
 
@@ -206,4 +207,101 @@ fn a_handler_error_on_one_connection_leaves_others_alone() -> io::Result<()> {
     assert_eq!(round_trip(running.addr(), b"fail\n"), b"");
     assert_eq!(round_trip(running.addr(), b"fine\n"), b"fine\n");
     running.stop()
+}
+
+/// A service whose `service_actions` blocks, once `stuck` is set, until `go`
+/// says so: a loop that is slow to stop.
+struct SlowLoop {
+    stuck: Arc<AtomicBool>,
+    blocked: Arc<AtomicBool>,
+    go: Mutex<Option<mpsc::Receiver<()>>>,
+}
+
+impl Service for SlowLoop {
+    type Request = StreamRequest;
+
+    fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
+        let mut buf = [0; 64];
+        loop {
+            let n = req.rfile().read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            req.wfile().write_all(&buf[..n])?;
+        }
+    }
+
+    fn service_actions(&self) {
+        if self.stuck.load(Ordering::SeqCst) {
+            let go = self.go.lock().unwrap().take();
+            self.blocked.store(true, Ordering::SeqCst);
+            if let Some(go) = go {
+                go.recv_timeout(BOUND).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_slow_shutdown_leaves_connections_of_other_threads_alone() {
+    capture_logs();
+    let (stuck, blocked) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (go, wait) = mpsc::channel();
+    let server = ThreadingTcpServer::builder(SlowLoop {
+        stuck: Arc::clone(&stuck),
+        blocked: Arc::clone(&blocked),
+        go: Mutex::new(Some(wait)),
+    })
+    .poll_interval(Duration::from_millis(5))
+    .shutdown_timeout(Duration::from_millis(20))
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let running = serve(server);
+    let gave_up = format!("server on {} is still busy", running.addr());
+    let mut client = connect(running.addr());
+    let mut byte = [0];
+    client.write_all(b"a").unwrap();
+    client.read_exact(&mut byte).unwrap();
+
+    stuck.store(true, Ordering::SeqCst);
+    wait_until("service_actions blocks", || blocked.load(Ordering::SeqCst));
+    let handle = running.handle();
+    let shutting_down = thread::spawn(move || handle.shutdown());
+    wait_until("shutdown gives up waiting", || !logged(&gave_up).is_empty());
+    // The handler runs on its own thread: the shutdown must not have cut it off.
+    client.write_all(b"b").unwrap();
+    client.read_exact(&mut byte).unwrap();
+    assert_eq!(&byte, b"b");
+    go.send(()).unwrap();
+    within_bound("shutdown", move || shutting_down.join().unwrap());
+    drop(client);
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_server_serves_normally_after_a_shutdown_that_timed_out() {
+    let mut server = TcpServer::builder(echo())
+        .shutdown_timeout(Duration::from_millis(20))
+        .accept_timeout(Some(BOUND))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let addr = *server.server_address();
+    let handle = server.shutdown_handle();
+    let serving = thread::spawn(move || {
+        server.serve_forever().unwrap();
+        server
+    });
+    let mut idle = connect(addr);
+    idle.write_all(b"x").unwrap();
+    let mut byte = [0];
+    idle.read_exact(&mut byte).unwrap();
+    within_bound("shutdown", move || handle.shutdown());
+    let mut server = serving.join().unwrap();
+    // The stuck connection was shut down; new ones are not.
+    let client = thread::spawn(move || round_trip(addr, b"fresh"));
+    server.handle_request().unwrap();
+    assert_eq!(client.join().unwrap(), b"fresh");
 }

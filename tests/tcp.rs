@@ -238,3 +238,16 @@ fn a_zero_connection_timeout_is_refused_when_binding() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
 }
+
+#[test]
+fn from_listener_refuses_a_socket_that_is_not_listening() {
+    // Accepting on it would fail forever (EINVAL): refuse it up front.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    let error = TcpServer::builder(echo())
+        .from_listener(TcpListener::from(socket))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+}

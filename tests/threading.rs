@@ -49,6 +49,7 @@ fn closing_waits_for_handler_threads() {
     let server = ThreadingTcpServer::bind(
         "127.0.0.1:0",
         handler_fn(move |req: &mut StreamRequest| {
+            req.wfile().write_all(b"started")?;
             let mut rest = Vec::new();
             req.rfile().read_to_end(&mut rest)?;
             done.store(true, Ordering::SeqCst);
@@ -58,7 +59,10 @@ fn closing_waits_for_handler_threads() {
     .unwrap();
     let running = serve(server);
     let mut client = connect(running.addr());
-    client.write_all(b"started").unwrap();
+    // Once this arrives the handler runs (a shutdown before the accept would
+    // rightly leave the connection unserved).
+    let mut started = [0; 7];
+    client.read_exact(&mut started).unwrap();
     let handle = running.handle();
     let stopping = std::thread::spawn(move || running.stop());
     wait_until("the loop has stopped", || !handle.is_serving());

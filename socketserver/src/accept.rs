@@ -22,15 +22,13 @@ pub(crate) enum Recovery {
 }
 
 pub(crate) fn recovery(error: &io::Error) -> Recovery {
-    if error.kind() == io::ErrorKind::Interrupted {
-        return Recovery::Skip;
-    }
-    match error.raw_os_error() {
-        // The connection was aborted or reset before we took it; on Linux,
-        // accept(2) also reports a pending network error of the new connection
-        // (see its man page: "treat them like EAGAIN by retrying").
-        Some(
-            libc::ECONNABORTED
+    if let Some(errno) = error.raw_os_error() {
+        return match errno {
+            // Interrupted, or the connection was aborted or reset before we
+            // took it; on Linux, accept(2) also reports a pending network error
+            // of the new connection ("treat them like EAGAIN by retrying").
+            libc::EINTR
+            | libc::ECONNABORTED
             | libc::ECONNRESET
             | libc::EPROTO
             | libc::EPERM
@@ -38,12 +36,21 @@ pub(crate) fn recovery(error: &io::Error) -> Recovery {
             | libc::ENOPROTOOPT
             | libc::EHOSTDOWN
             | libc::EHOSTUNREACH
-            | libc::EOPNOTSUPP
-            | libc::ENETUNREACH,
-        ) => Recovery::Skip,
-        #[cfg(target_os = "linux")]
-        Some(libc::ENONET) => Recovery::Skip,
-        // EMFILE, ENFILE, ENOBUFS, ENOMEM and anything unforeseen.
+            | libc::ENETUNREACH => Recovery::Skip,
+            #[cfg(target_os = "linux")]
+            libc::ENONET => Recovery::Skip,
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM, and errors that will not go away
+            // by retrying at once (EOPNOTSUPP, EINVAL from a socket that is not
+            // listening): pause rather than spin.
+            _ => Recovery::Pause,
+        };
+    }
+    // Errors made by the transport while preparing one new connection carry
+    // the kind of a lost connection.
+    match error.kind() {
+        io::ErrorKind::Interrupted
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::ConnectionReset => Recovery::Skip,
         _ => Recovery::Pause,
     }
 }

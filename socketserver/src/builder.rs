@@ -25,7 +25,7 @@ pub(crate) struct Settings {
 impl Settings {
     /// Rejects what the socket layer would take for something else: to
     /// `setsockopt`, a zero timeout means "no timeout", and std refuses it.
-    fn validate(&self) -> io::Result<()> {
+    pub(crate) fn validate(&self) -> io::Result<()> {
         if self.request.timeout == Some(Duration::ZERO) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -131,8 +131,8 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
     }
 
     /// Makes the server around a bound, listening transport.
+    /// Transports call [`Settings::validate`] before they create a socket.
     pub(crate) fn build(self, transport: T) -> io::Result<Server<T, C, S>> {
-        self.settings.validate()?;
         let shared = Arc::new(Shared {
             service: self.service,
             config: self.settings.request.clone(),

@@ -4,6 +4,7 @@
 
 use crate::request::Close;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 /// Every request the server has dispatched and not yet finished (not nameable
@@ -20,15 +21,36 @@ struct State {
     free: Vec<usize>,
     open: usize,
     /// Set once the server gave up waiting: a request that attaches after that
-    /// is closed at once.
-    closing: bool,
+    /// (on that thread, if one is named) is closed at once.
+    closing: Closing,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+enum Closing {
+    #[default]
+    No,
+    /// Every request.
+    All,
+    /// The requests served on this thread (the server loop's own).
+    On(ThreadId),
+}
+
+impl Closing {
+    fn covers(self, thread: ThreadId) -> bool {
+        match self {
+            Closing::No => false,
+            Closing::All => true,
+            Closing::On(id) => id == thread,
+        }
+    }
 }
 
 enum Slot {
     Free,
     /// Dispatched, but its handler has not opened it yet.
     Pending,
-    Open(Arc<dyn Close>),
+    /// Being served on this thread.
+    Open(ThreadId, Arc<dyn Close>),
 }
 
 impl Connections {
@@ -87,19 +109,33 @@ impl Connections {
     /// [`reopen`](Connections::reopen)), so that their handlers see end of input
     /// and return. Returns how many there were.
     pub(crate) fn close_all(&self) -> usize {
-        let mut state = self.lock();
-        state.closing = true;
-        for slot in &state.slots {
-            if let Slot::Open(conn) = slot {
-                conn.force_close();
-            }
-        }
-        state.open
+        self.close(Closing::All)
     }
 
-    /// Lets new connections live again after a [`close_all`](Connections::close_all).
+    /// Shuts down the connections served on `thread` (and those it opens from
+    /// now on until [`reopen`](Connections::reopen)); returns how many there were.
+    pub(crate) fn close_on(&self, thread: ThreadId) -> usize {
+        self.close(Closing::On(thread))
+    }
+
+    fn close(&self, closing: Closing) -> usize {
+        let mut state = self.lock();
+        state.closing = closing;
+        let mut closed = 0;
+        for slot in &state.slots {
+            if let Slot::Open(thread, conn) = slot
+                && closing.covers(*thread)
+            {
+                conn.force_close();
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Lets new connections live again after a `close_all` or `close_on`.
     pub(crate) fn reopen(&self) {
-        self.lock().closing = false;
+        self.lock().closing = Closing::No;
     }
 }
 
@@ -110,13 +146,15 @@ pub(crate) struct Ticket {
 }
 
 impl Ticket {
-    /// Records how to end the request from outside its handler.
+    /// Records how to end the request, served on this thread, from outside
+    /// its handler.
     pub(crate) fn attach(&self, conn: Arc<dyn Close>) {
+        let thread = thread::current().id();
         let mut state = self.connections.lock();
-        if state.closing {
+        if state.closing.covers(thread) {
             conn.force_close();
         }
-        state.slots[self.index] = Slot::Open(conn);
+        state.slots[self.index] = Slot::Open(thread, conn);
     }
 }
 

@@ -45,7 +45,12 @@
 //!                             conns.insert(key, conn);
 //!                         }
 //!                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-//!                         Err(e) => return Err(e),
+//!                         // Aborted connections, or out of descriptors: not a
+//!                         // reason to stop serving (a server would also pause).
+//!                         Err(e) => {
+//!                             eprintln!("accept: {e}");
+//!                             break;
+//!                         }
 //!                     }
 //!                 },
 //!                 Some(Role::Read) => {
@@ -54,9 +59,10 @@
 //!                     let open = loop {
 //!                         match conn.read(&mut buf) {
 //!                             Ok(0) => break false,
-//!                             Ok(n) => conn.write_all(&buf[..n])?,
+//!                             Ok(n) if conn.write_all(&buf[..n]).is_ok() => {}
 //!                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
-//!                             Err(_) => break false,
+//!                             // A failed write (or read) ends this connection only.
+//!                             _ => break false,
 //!                         }
 //!                     };
 //!                     if !open {
@@ -72,9 +78,9 @@
 //! }
 //! ```
 //!
-//! (A real server keeps what `write_all` could not send and waits for
-//! writability instead of treating `WouldBlock` from a write as an error; the
-//! `event` concurrency of this crate does that for you.)
+//! (This drops a client whose socket buffer is full, since `write_all` on a
+//! non-blocking socket then fails with `WouldBlock`; a real server keeps what
+//! could not be sent and waits for writability.)
 
 use std::fmt;
 use std::io;
@@ -85,7 +91,10 @@ pub use mio::Interest;
 pub use mio::event::Source;
 
 /// Bits of a [`mio::Token`] that hold the slot index; the rest hold the slot's
-/// generation, so that a key from an earlier registration never matches a new one.
+/// generation, so that a key from an earlier registration does not match a new
+/// one. (On 32-bit targets that leaves 16 bits each: at most 65,535
+/// registrations, and a stale key could match again after 65,536 reuses of its
+/// slot.)
 const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 
@@ -161,7 +170,7 @@ impl<D> Selector<D> {
     where
         S: Source + ?Sized,
     {
-        let key = self.insert(Entry { interest, data });
+        let key = self.insert(Entry { interest, data })?;
         if let Err(e) = self.poll.registry().register(source, key.token(), interest) {
             self.remove(key);
             return Err(e);
@@ -237,7 +246,7 @@ impl<D> Selector<D> {
         let key = self.insert(Entry {
             interest: Interest::READABLE,
             data,
-        });
+        })?;
         let waker = match mio::Waker::new(self.poll.registry(), key.token()) {
             Ok(waker) => Waker(Arc::new(waker)),
             Err(e) => {
@@ -282,20 +291,26 @@ impl<D> Selector<D> {
         Ok(())
     }
 
-    fn insert(&mut self, entry: Entry<D>) -> Key {
-        self.len += 1;
+    fn insert(&mut self, entry: Entry<D>) -> io::Result<Key> {
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index];
             slot.entry = Some(entry);
-            return Key::new(index, slot.generation);
+            self.len += 1;
+            return Ok(Key::new(index, slot.generation));
         }
         let index = self.slots.len();
-        assert!(index < INDEX_MASK, "too many registrations in one selector");
+        if index >= INDEX_MASK {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("a selector holds at most {INDEX_MASK} registrations"),
+            ));
+        }
         self.slots.push(Slot {
             generation: 0,
             entry: Some(entry),
         });
-        Key::new(index, 0)
+        self.len += 1;
+        Ok(Key::new(index, 0))
     }
 
     fn remove(&mut self, key: Key) -> Option<Entry<D>> {

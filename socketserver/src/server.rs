@@ -58,6 +58,9 @@ pub struct Server<T: Transport, C: Concurrency, S: Service> {
     /// Whether connections may be waiting in the listen queue (edge-triggered:
     /// only a `WouldBlock` from accept says they are not).
     pending: bool,
+    /// Per-connection accept errors in a row; past a batch of them, pause as
+    /// for any other error rather than spin on one that does not go away.
+    skipped: usize,
     backoff: Backoff,
     poll_interval: Duration,
     accept_timeout: Option<Duration>,
@@ -119,6 +122,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
             waker,
             Arc::clone(&connections),
             settings.shutdown_timeout,
+            format!("{:?}", transport.local_addr()),
         ));
         Ok(Server {
             transport,
@@ -130,6 +134,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
             // A listener adopted with connections already queued gives no event
             // for them: look before the first wait.
             pending: true,
+            skipped: 0,
             backoff: Backoff::default(),
             poll_interval: settings.poll_interval,
             accept_timeout: settings.accept_timeout,
@@ -219,16 +224,18 @@ where
             .accept_timeout
             .and_then(|timeout| Instant::now().checked_add(timeout));
         loop {
-            if self.may_accept() {
-                if let Accepted::One = self.accept_one() {
-                    return Ok(());
-                }
-                continue;
+            if self.may_accept()
+                && let Accepted::One = self.accept_one()
+            {
+                return Ok(());
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if left == Some(Duration::ZERO) {
                 self.handle_timeout();
                 return Ok(());
+            }
+            if self.may_accept() {
+                continue;
             }
             let wait = match (left, self.backoff.remaining()) {
                 (Some(left), Some(pause)) => Some(left.min(pause)),
@@ -261,17 +268,27 @@ where
     fn accept_one(&mut self) -> Accepted {
         match self.transport.accept() {
             Ok((conn, client)) => {
+                self.skipped = 0;
                 self.backoff.reset();
                 self.process_request(conn, client);
                 Accepted::One
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.skipped = 0;
                 self.pending = false;
                 Accepted::None
             }
             Err(e) => {
                 let addr = self.transport.local_addr();
-                match recovery(&e) {
+                let mut recovery = recovery(&e);
+                if recovery == Recovery::Skip {
+                    self.skipped += 1;
+                    if self.skipped >= ACCEPT_BATCH {
+                        self.skipped = 0;
+                        recovery = Recovery::Pause;
+                    }
+                }
+                match recovery {
                     Recovery::Skip => {
                         log::debug!("accept on {addr:?}: {e}; accepting the next connection");
                     }

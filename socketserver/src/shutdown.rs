@@ -11,11 +11,22 @@ use std::time::Duration;
 /// The state a server loop shares with its shutdown handles.
 pub(crate) struct Control {
     requested: AtomicBool,
-    running: Mutex<Option<ThreadId>>,
+    running: Mutex<LoopState>,
     stopped: Condvar,
     waker: Waker,
     connections: Arc<Connections>,
     shutdown_timeout: Duration,
+    /// The server's address, for the log.
+    server: String,
+}
+
+#[derive(Default)]
+struct LoopState {
+    /// The thread of the running loop, if one runs.
+    thread: Option<ThreadId>,
+    /// Counts the runs of the loop, so that a shutdown acts on the run it was
+    /// called for, not on a later one.
+    run: u64,
 }
 
 impl Control {
@@ -23,18 +34,20 @@ impl Control {
         waker: Waker,
         connections: Arc<Connections>,
         shutdown_timeout: Duration,
+        server: String,
     ) -> Control {
         Control {
             requested: AtomicBool::new(false),
-            running: Mutex::new(None),
+            running: Mutex::new(LoopState::default()),
             stopped: Condvar::new(),
             waker,
             connections,
             shutdown_timeout,
+            server,
         }
     }
 
-    fn running(&self) -> MutexGuard<'_, Option<ThreadId>> {
+    fn state(&self) -> MutexGuard<'_, LoopState> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -45,7 +58,9 @@ impl Control {
 
     /// Marks the loop as running on this thread until the guard drops.
     pub(crate) fn enter(&self) -> Running<'_> {
-        *self.running() = Some(thread::current().id());
+        let mut state = self.state();
+        state.thread = Some(thread::current().id());
+        state.run += 1;
         self.connections.reopen();
         Running { control: self }
     }
@@ -58,10 +73,12 @@ pub(crate) struct Running<'a> {
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        let mut running = self.control.running();
+        let mut state = self.control.state();
         // Consumed: the server can serve again after this shutdown.
         self.control.requested.store(false, Ordering::Release);
-        *running = None;
+        // A shutdown that gave up on this run's inline handler is over too.
+        self.control.connections.reopen();
+        state.thread = None;
         self.control.stopped.notify_all();
     }
 }
@@ -77,7 +94,9 @@ impl Drop for Running<'_> {
 /// let mut server = TcpServer::bind("127.0.0.1:0", handler_fn(|_: &mut StreamRequest| Ok(())))?;
 /// let handle = server.shutdown_handle();
 /// let loop_thread = thread::spawn(move || server.serve_forever());
-/// handle.shutdown(); // returns once the loop has stopped
+/// // Returns once the loop has stopped; if the loop has not started yet, it
+/// // returns at once, and `serve_forever` returns as soon as it starts.
+/// handle.shutdown();
 /// loop_thread.join().unwrap()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -96,8 +115,9 @@ impl ShutdownHandle {
     /// * Called from the loop's own thread (from a handler of a `Synchronous`
     ///   server), it only asks, and the loop stops when the handler returns.
     /// * If the loop is still busy `shutdown_timeout` after the call (a
-    ///   `Synchronous` handler waiting on an idle client), the open connections
-    ///   are shut down, so that their handlers see end of input and return.
+    ///   `Synchronous` handler waiting on an idle client), the connections the
+    ///   loop's thread serves itself are shut down, so that their handlers see
+    ///   end of input and return.
     ///
     /// Handlers still running on other threads are waited for when the server
     /// is closed or dropped, not here.
@@ -107,34 +127,41 @@ impl ShutdownHandle {
         if let Err(e) = control.waker.wake() {
             log::error!("cannot wake the server loop ({e}); it stops within its poll_interval");
         }
-        let running = control.running();
-        if running.is_none_or(|id| id == thread::current().id()) {
+        let state = control.state();
+        let Some(loop_thread) = state.thread else {
+            return;
+        };
+        if loop_thread == thread::current().id() {
             return;
         }
-        let (running, waited) = control
+        let run = state.run;
+        let same_run = |s: &mut LoopState| s.thread.is_some() && s.run == run;
+        let (mut state, waited) = control
             .stopped
-            .wait_timeout_while(running, control.shutdown_timeout, |r| r.is_some())
+            .wait_timeout_while(state, control.shutdown_timeout, same_run)
             .unwrap_or_else(PoisonError::into_inner);
-        if !waited.timed_out() {
+        if !waited.timed_out() || !same_run(&mut state) {
             return;
         }
-        drop(running);
-        let stuck = control.connections.close_all();
+        // Still holding the state, so the run cannot end (and another begin)
+        // before its stuck handler is dealt with. Only the loop's own thread is
+        // stuck: handlers on other threads are left to `server_close`.
+        let stuck = control.connections.close_on(loop_thread);
         log::warn!(
-            "the server loop is still busy {:?} after shutdown: shutting down its {stuck} \
-             open connection(s)",
+            "the loop of the server on {} is still busy {:?} after shutdown: shutting down \
+             the {stuck} connection(s) it serves itself",
+            control.server,
             control.shutdown_timeout
         );
-        let running = control.running();
         let _stopped = control
             .stopped
-            .wait_while(running, |r| r.is_some())
+            .wait_while(state, same_run)
             .unwrap_or_else(PoisonError::into_inner);
     }
 
     /// Whether `serve_forever` is running.
     pub fn is_serving(&self) -> bool {
-        self.control.running().is_some()
+        self.control.state().thread.is_some()
     }
 }
 

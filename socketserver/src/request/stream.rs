@@ -62,8 +62,9 @@ impl<S: Stream> Close for S {
 /// handler: Python's `StreamRequestHandler`.
 ///
 /// [`rfile`](StreamRequest::rfile) reads through a buffer (it implements
-/// [`BufRead`], so `read_line` and `lines` work); [`wfile`](StreamRequest::wfile)
-/// writes through one. What is written is sent, in as few system calls as it fits
+/// [`BufRead`], so `read_line` and `read_until` work); [`wfile`](StreamRequest::wfile)
+/// writes through one. Both borrow the request, so take one at a time, as in
+/// the loop below (not `for line in req.rfile().lines()` with writes inside). What is written is sent, in as few system calls as it fits
 /// in, **before `rfile` waits for more input** and when the handler returns, so
 /// request–reply protocols need no explicit `flush`, and a reply made of many
 /// small writes still leaves in one `write`. Call `wfile().flush()` to send at

@@ -10,8 +10,10 @@ use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd};
 
-/// The socket options of a TCP server, set before it binds.
+/// The socket options of a TCP server, set before it binds. Start from
+/// `TcpOptions::default()` and change fields; the builder's methods set them too.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TcpOptions {
     /// Length of the queue of connections not yet accepted (Python's
     /// `request_queue_size`; default 1024, capped by the system's `somaxconn`).
@@ -81,13 +83,20 @@ impl Tcp {
     /// Takes over a listening socket, e.g. one inherited from systemd.
     fn adopt(listener: TcpListener, options: &TcpOptions) -> io::Result<Tcp> {
         let addr = listener.local_addr()?;
+        let socket = socket2::SockRef::from(&listener);
+        if socket.r#type()? != Type::STREAM || !is_listening(&socket)? {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot serve on {addr}: not a listening TCP socket"),
+            ));
+        }
         listener
             .set_nonblocking(true)
             .map_err(|e| context(e, "cannot make non-blocking the listener on", addr))?;
         if options.nodelay {
             // Set on the listener too, so that systems whose connections inherit
             // it (Linux does) need no call per connection.
-            socket2::SockRef::from(&listener).set_tcp_nodelay(true)?;
+            socket.set_tcp_nodelay(true)?;
         }
         Ok(Tcp {
             listener,
@@ -95,6 +104,14 @@ impl Tcp {
             nodelay: options.nodelay && !NODELAY_INHERITED,
         })
     }
+}
+
+/// Whether `listen` was called on the socket (where the system can tell).
+fn is_listening(socket: &socket2::SockRef<'_>) -> io::Result<bool> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    return socket.is_listener();
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    return Ok(true);
 }
 
 /// Whether accepted sockets inherit `TCP_NODELAY` from the listener.
@@ -148,14 +165,25 @@ impl Transport for Tcp {
 
     fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, addr) = self.listener.accept()?;
-        // Linux does not pass the listener's O_NONBLOCK on to accepted sockets;
-        // the BSDs and macOS do, and handlers expect blocking sockets.
-        if cfg!(not(target_os = "linux")) {
-            stream.set_nonblocking(false)?;
-        }
-        if self.nodelay {
-            stream.set_nodelay(true)?;
-        }
+        let prepare = || -> io::Result<()> {
+            // Linux does not pass the listener's O_NONBLOCK on to accepted
+            // sockets; the BSDs and macOS do, and handlers expect blocking sockets.
+            if cfg!(not(target_os = "linux")) {
+                stream.set_nonblocking(false)?;
+            }
+            if self.nodelay {
+                stream.set_nodelay(true)?;
+            }
+            Ok(())
+        };
+        // Fails for this connection only (e.g. EINVAL on macOS for a client that
+        // already reset): drop it and go on, do not pause the accept loop.
+        prepare().map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                format!("cannot set up the connection from {addr}: {e}"),
+            )
+        })?;
         Ok((stream, addr))
     }
 
@@ -217,6 +245,7 @@ impl<C: Concurrency, S: Service> Builder<Tcp, C, S> {
     ///
     /// A socket that fails to bind or listen is closed before the error returns.
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server<Tcp, C, S>> {
+        self.settings.validate()?;
         let mut last_error = None;
         for addr in addr.to_socket_addrs()? {
             match self.bind_one(addr) {
@@ -243,6 +272,7 @@ impl<C: Concurrency, S: Service> Builder<Tcp, C, S> {
     /// option on [`Unbound::socket`], then call [`Unbound::server_bind`] and
     /// [`Unbound::server_activate`].
     pub fn unbound(self, addr: SocketAddr) -> io::Result<Unbound<Tcp, C, S>> {
+        self.settings.validate()?;
         let socket = Tcp::socket(addr, &self.transport)?;
         Ok(Unbound {
             socket,
@@ -256,6 +286,7 @@ impl<C: Concurrency, S: Service> Builder<Tcp, C, S> {
     /// one handed over by systemd (`TcpListener::from(OwnedFd)`). The backlog
     /// and reuse options do not apply; `nodelay` does.
     pub fn from_listener(self, listener: TcpListener) -> io::Result<Server<Tcp, C, S>> {
+        self.settings.validate()?;
         let transport = Tcp::adopt(listener, &self.transport)?;
         self.build(transport)
     }
