@@ -65,7 +65,11 @@ impl<S: Service> Job<S> {
             Err(e) => return report(service, &client, RequestError::io(Stage::Open, e)),
         };
         ticket.attach(req.closer());
-        let mut failed = |e| report(service, &client, e);
+        let mut ok = true;
+        let mut failed = |e| {
+            ok = false;
+            report(service, &client, e);
+        };
         match guarded(Stage::Setup, || service.setup(&mut req)) {
             Ok(()) => {
                 guarded(Stage::Handle, || service.handle(&mut req)).unwrap_or_else(&mut failed);
@@ -73,8 +77,13 @@ impl<S: Service> Job<S> {
             }
             Err(e) => failed(e),
         }
-        if let Err(e) = req.close() {
-            failed(RequestError::io(Stage::Close, e));
+        let closed = req.close();
+        // After a failed step, closing mostly fails for the same reason (a reset
+        // or shut down connection): report only what is new.
+        if let Err(e) = closed
+            && ok
+        {
+            report(service, &client, RequestError::io(Stage::Close, e));
         }
         // The ticket goes last, so a waiting `server_close` returns only once the
         // connection is closed.

@@ -88,6 +88,8 @@ impl<S: Stream> Close for S {
 pub struct StreamRequest<S: Stream = TcpStream> {
     stream: Arc<S>,
     client: S::Addr,
+    /// The read and write timeout in force, to say so when it expires.
+    timeout: Option<Duration>,
     rbuf: Box<[u8]>,
     rpos: usize,
     rend: usize,
@@ -112,6 +114,7 @@ impl<S: Stream> Request for StreamRequest<S> {
         Ok(StreamRequest {
             stream: Arc::new(conn),
             client,
+            timeout: config.timeout,
             rbuf: Box::default(),
             rpos: 0,
             rend: 0,
@@ -160,11 +163,26 @@ impl<S: Stream> StreamRequest<S> {
     }
 
     /// Sets the read and write timeout of this connection (`None`: wait forever),
-    /// overriding the server's `timeout`. A read or write that times out fails
-    /// with [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`].
-    pub fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+    /// overriding the server's `timeout`. A read or write through `rfile` or
+    /// `wfile` that times out fails with [`io::ErrorKind::TimedOut`].
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.stream.set_read_timeout(timeout)?;
-        self.stream.set_write_timeout(timeout)
+        self.stream.set_write_timeout(timeout)?;
+        self.timeout = timeout;
+        Ok(())
+    }
+
+    /// Reads from the socket; a timeout is reported as such, not as the
+    /// `WouldBlock` (EAGAIN) a blocking socket returns for it.
+    fn read_socket(&self, buf: &mut [u8]) -> io::Result<usize> {
+        read_socket(&*self.stream, self.timeout, buf)
+    }
+
+    /// Writes to the socket, reporting a timeout as such.
+    fn write_socket(&self, buf: &[u8]) -> io::Result<usize> {
+        self.stream
+            .write(buf)
+            .map_err(|e| timed_out(e, self.timeout, "the client took no output"))
     }
 
     fn buffered(&self) -> &[u8] {
@@ -177,7 +195,7 @@ impl<S: Stream> StreamRequest<S> {
             if sent == self.wbuf.len() {
                 break Ok(());
             }
-            match self.stream.write(&self.wbuf[sent..]) {
+            match self.write_socket(&self.wbuf[sent..]) {
                 Ok(0) => {
                     break Err(io::Error::new(
                         io::ErrorKind::WriteZero,
@@ -201,7 +219,7 @@ impl<S: Stream> StreamRequest<S> {
         }
         self.rpos = 0;
         self.rend = 0;
-        self.rend = self.stream.read(&mut self.rbuf)?;
+        self.rend = read_socket(&*self.stream, self.timeout, &mut self.rbuf)?;
         Ok(())
     }
 }
@@ -217,6 +235,28 @@ impl<S: Stream> fmt::Debug for StreamRequest<S> {
     }
 }
 
+fn read_socket<S: Stream>(
+    stream: &S,
+    timeout: Option<Duration>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    stream
+        .read(buf)
+        .map_err(|e| timed_out(e, timeout, "no input"))
+}
+
+/// A read or write timeout of a blocking socket surfaces as `WouldBlock`
+/// (EAGAIN); say what it is.
+fn timed_out(error: io::Error, timeout: Option<Duration>, what: &str) -> io::Error {
+    match timeout {
+        Some(timeout) if error.kind() == io::ErrorKind::WouldBlock => io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("{what} for {timeout:?} (the connection's timeout)"),
+        ),
+        _ => error,
+    }
+}
+
 /// The buffered reader of a [`StreamRequest`], from [`StreamRequest::rfile`].
 pub struct RFile<'a, S: Stream> {
     req: &'a mut StreamRequest<S>,
@@ -227,7 +267,7 @@ impl<S: Stream> Read for RFile<'_, S> {
         // A large read with nothing buffered goes straight to the socket.
         if self.req.buffered().is_empty() && buf.len() >= BUFFER_SIZE {
             self.req.flush_writes()?;
-            return self.req.stream.read(buf);
+            return self.req.read_socket(buf);
         }
         let n = {
             let available = self.fill_buf()?;
@@ -271,7 +311,7 @@ impl<S: Stream> Write for WFile<'_, S> {
             self.req.flush_writes()?;
         }
         if buf.len() >= BUFFER_SIZE {
-            return self.req.stream.write(buf);
+            return self.req.write_socket(buf);
         }
         if self.req.wbuf.capacity() == 0 {
             self.req.wbuf.reserve_exact(BUFFER_SIZE);

@@ -247,7 +247,10 @@ impl<C: Concurrency, S: Service> Builder<Tcp, C, S> {
     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server<Tcp, C, S>> {
         self.settings.validate()?;
         let mut last_error = None;
-        for addr in addr.to_socket_addrs()? {
+        let addrs = addr.to_socket_addrs().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot resolve the address to bind: {e}"))
+        })?;
+        for addr in addrs {
             match self.bind_one(addr) {
                 Ok(transport) => return self.build(transport),
                 Err(e) => last_error = Some(e),

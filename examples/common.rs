@@ -1,0 +1,152 @@
+//! What the example servers share: the command-line options common to all of
+//! them, logging, and a serving loop that stops cleanly on SIGINT and SIGTERM.
+//!
+//! Each example includes this file with `#[path = "common.rs"] mod common;`; it
+//! is not an example of its own.
+
+use clap::{Args, ValueEnum};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use signal_hook::low_level::{emulate_default_handler, signal_name};
+use socketserver::{
+    Builder, Concurrency, ShutdownHandle, StreamRequest, Tcp, TcpServer, ThreadingTcpServer,
+};
+use std::io;
+use std::process::{self, ExitCode};
+use std::thread;
+use std::time::Duration;
+
+/// How long a stopping server waits for its open connections before it shuts
+/// them down, so that idle clients cannot hold it for long.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How connections are served, chosen with `--mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// One connection at a time, in the server loop: the next client waits
+    /// until the current one has disconnected.
+    Sync,
+    /// A thread per connection.
+    Threading,
+}
+
+/// The options every example server takes besides `--addr`.
+#[derive(Args, Clone, Debug)]
+pub struct Options {
+    /// How connections are served.
+    #[arg(long, value_enum, default_value_t = Mode::Threading)]
+    pub mode: Mode,
+
+    /// Close a connection whose client stays silent (or does not read its
+    /// replies) for this many seconds; fractions allowed. Default: no limit.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = parse_seconds,
+        allow_negative_numbers = true
+    )]
+    pub timeout: Option<Duration>,
+}
+
+/// Parses a positive number of seconds, such as `30` or `0.5`.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| "expected a number of seconds, such as 30 or 0.5".to_owned())?;
+    let duration = Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("the timeout must be more than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+/// Sends log records to standard error, at `info` level and above unless
+/// `RUST_LOG` says otherwise (e.g. `RUST_LOG=debug` to see every connection).
+pub fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+}
+
+/// Serves `service` on `addr` in the chosen mode until SIGINT or SIGTERM, then
+/// stops cleanly. Logs `listening on <addr>` (the real address, also when the
+/// port asked for was 0) once the server accepts connections, and `stopped` at
+/// the end.
+///
+/// Returns the process's exit status: success after a clean stop, failure
+/// (after logging why) when the server could not start or its loop failed.
+pub fn serve<S>(addr: &str, options: &Options, service: S) -> ExitCode
+where
+    S: socketserver::Service<Request = StreamRequest>,
+{
+    let result = match options.mode {
+        Mode::Sync => run(TcpServer::builder(service), addr, options),
+        Mode::Threading => run(ThreadingTcpServer::builder(service), addr, options),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Binds, serves until a signal asks to stop, then closes the server.
+fn run<C, S>(builder: Builder<Tcp, C, S>, addr: &str, options: &Options) -> io::Result<()>
+where
+    C: Concurrency,
+    S: socketserver::Service<Request = StreamRequest>,
+{
+    let mut server = builder
+        .timeout(options.timeout)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT)
+        .bind(addr)
+        .map_err(|e| io::Error::new(e.kind(), format!("--addr {addr:?}: {e}")))?;
+    // Before announcing the address: from then on a signal must stop the
+    // server cleanly, not kill the process.
+    stop_on_signals(server.shutdown_handle())?;
+    log::info!("listening on {}", server.server_address());
+    server
+        .serve_forever()
+        .map_err(|e| io::Error::new(e.kind(), format!("the server loop failed: {e}")))?;
+    // Closing waits for the connections still open, and after SHUTDOWN_TIMEOUT
+    // shuts them down so that their handlers return.
+    drop(server);
+    log::info!("stopped");
+    Ok(())
+}
+
+/// Starts a thread that stops the server on the first SIGINT or SIGTERM, and
+/// ends the process at once on a second one.
+fn stop_on_signals(handle: ShutdownHandle) -> io::Result<()> {
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut received = signals.forever();
+            if let Some(signal) = received.next() {
+                log::info!("{}: stopping", name(signal));
+                // `shutdown` returns once the loop has stopped, which can take up
+                // to SHUTDOWN_TIMEOUT: wait on another thread so that a second
+                // signal is still heard meanwhile.
+                let stopper = handle.clone();
+                let spawned = thread::Builder::new()
+                    .name("shutdown".into())
+                    .spawn(move || stopper.shutdown());
+                if spawned.is_err() {
+                    handle.shutdown();
+                }
+            }
+            if let Some(signal) = received.next() {
+                log::warn!("{} again: exiting at once", name(signal));
+                // Dies of the signal as if it had never been caught; exit if not.
+                let _ = emulate_default_handler(signal);
+                process::exit(128 + signal);
+            }
+        })?;
+    Ok(())
+}
+
+/// The name of a signal, such as `SIGTERM`.
+fn name(signal: i32) -> String {
+    signal_name(signal).map_or_else(|| format!("signal {signal}"), str::to_owned)
+}

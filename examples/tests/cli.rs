@@ -1,0 +1,479 @@
+//! Integration tests of the example programs, run as the binaries they are.
+//!
+//! Each test starts an example (built by `cargo test` before the tests run) on a
+//! free port of 127.0.0.1, reads the real address back from its `listening on`
+//! log line, talks to it over real sockets, and stops it with a signal sent to
+//! its process id. Every wait is bounded, and a guard kills and reaps the child
+//! if a test fails half-way, so that no process is left behind.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to announce its address.
+const STARTUP: Duration = Duration::from_secs(30);
+/// How long a process may take to exit once told to.
+const EXIT: Duration = Duration::from_secs(30);
+/// The read and write timeout of every client socket.
+const IO_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often a process is checked for exit.
+const POLL: Duration = Duration::from_millis(10);
+
+const MODES: [&str; 2] = ["sync", "threading"];
+const EXAMPLES: [&str; 2] = ["echo", "upper"];
+
+/// The path of an example binary: the tests run as `target/<profile>/deps/cli-HASH`
+/// and the examples are built into `target/<profile>/examples/`.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("cannot find the path of the test binary");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary is not in target/<profile>/deps");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "example binary {} not found: build it with `cargo build -p socketserver-examples \
+         --examples` (`cargo test -p socketserver-examples` builds it before the tests)",
+        path.display()
+    );
+    path
+}
+
+/// A child process that is killed and reaped when dropped, whatever happened.
+struct Process {
+    child: Child,
+}
+
+impl Process {
+    fn spawn(command: &mut Command) -> Process {
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        Process { child }
+    }
+
+    /// Waits, up to [`EXIT`], for the process to exit.
+    fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + EXIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for the child") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process {} still running {EXIT:?} after it was told to stop",
+                self.child.id()
+            );
+            thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // Nothing to do if it has exited and been reaped already.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `reader` to its end on a thread of its own, line by line, and sends
+/// each line (lossily decoded) through the returned channel. It keeps reading
+/// after the receiver is gone, so the child never blocks on a full pipe.
+fn forward_lines(reader: impl Read + Send + 'static) -> Receiver<String> {
+    let (lines, received) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(reader).split(b'\n') {
+            let Ok(line) = line else { break };
+            let _ = lines.send(String::from_utf8_lossy(&line).into_owned());
+        }
+    });
+    received
+}
+
+/// A running example server.
+struct Server {
+    process: Process,
+    addr: SocketAddr,
+    stderr: Receiver<String>,
+    /// Every line of standard error received so far, for failure messages.
+    log: Vec<String>,
+}
+
+impl Server {
+    /// Starts example `name` on a free port of 127.0.0.1 in `mode`, with more
+    /// arguments `extra`, and waits until it listens.
+    fn start(name: &str, mode: &str, extra: &[&str]) -> Server {
+        let mut process = Process::spawn(
+            Command::new(example(name))
+                .args(["--addr", "127.0.0.1:0", "--mode", mode])
+                .args(extra)
+                .env("RUST_LOG", "info")
+                .env("RUST_LOG_STYLE", "never")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        let stderr = forward_lines(process.child.stderr.take().expect("stderr is piped"));
+        let mut server = Server {
+            process,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stderr,
+            log: Vec::new(),
+        };
+        let line = server.wait_for_line("listening on ");
+        let addr = line
+            .split_once("listening on ")
+            .map(|(_, addr)| addr.trim())
+            .expect("the line was matched on this");
+        server.addr = addr
+            .parse()
+            .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+        server
+    }
+
+    /// Waits, up to [`STARTUP`], for a line of standard error containing `needle`.
+    fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "no line with {needle:?} within {STARTUP:?}; stderr so far:\n{}",
+                        self.log.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.process.wait();
+                    panic!(
+                        "the server exited ({status}) without a line with {needle:?}; \
+                         stderr:\n{}",
+                        self.log.join("\n")
+                    )
+                }
+            }
+        }
+    }
+
+    /// Sends `signal` (`TERM`, `INT`) to the server's process and waits for it to
+    /// exit; then collects the rest of its standard error.
+    fn stop(&mut self, signal: &str) -> ExitStatus {
+        let pid = self.process.child.id().to_string();
+        let kill = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("cannot run `kill`");
+        assert!(kill.success(), "`kill -{signal} {pid}` failed: {kill}");
+        let status = self.process.wait();
+        // The process has exited: its standard error ends (bounded all the same).
+        let deadline = Instant::now() + EXIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!("stderr still open after exit"),
+            }
+        }
+        status
+    }
+
+    /// Stops the server with `signal` and checks it exited cleanly.
+    fn stop_cleanly(&mut self, signal: &str) {
+        let status = self.stop(signal);
+        let log = self.log.join("\n");
+        assert!(
+            status.success(),
+            "SIG{signal} gave {status}, not success; stderr:\n{log}"
+        );
+        assert!(
+            self.log.iter().any(|line| line.ends_with("stopped")),
+            "no `stopped` line after SIG{signal}; stderr:\n{log}"
+        );
+    }
+
+    /// A new client connection, with timeouts on reads and writes.
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.addr)
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.addr));
+        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream
+    }
+}
+
+/// Sends `request` and reads back exactly `reply.len()` bytes, which must be `reply`.
+fn exchange(stream: &mut TcpStream, request: &[u8], reply: &[u8]) {
+    stream.write_all(request).expect("cannot send");
+    let mut got = vec![0; reply.len()];
+    stream
+        .read_exact(&mut got)
+        .unwrap_or_else(|e| panic!("no full reply to {request:?}: {e}"));
+    assert_eq!(got, reply, "wrong reply to {request:?}");
+}
+
+/// Reads until the server closes the connection; a reset counts as closed.
+fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the server did not close the connection: {e}"),
+    }
+    rest
+}
+
+/// Runs an example to its end with `args` (for arguments that make it exit at
+/// once): its exit status, standard output and standard error.
+fn run_to_end(name: &str, args: &[&str]) -> (ExitStatus, String, String) {
+    let mut process = Process::spawn(
+        Command::new(example(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let stdout = forward_lines(process.child.stdout.take().expect("stdout is piped"));
+    let stderr = forward_lines(process.child.stderr.take().expect("stderr is piped"));
+    let status = process.wait();
+    let collect = |lines: Receiver<String>| {
+        let deadline = Instant::now() + EXIT;
+        let mut text = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+                Err(RecvTimeoutError::Disconnected) => return text,
+                Err(RecvTimeoutError::Timeout) => panic!("output still open after exit"),
+            }
+        }
+    };
+    (status, collect(stdout), collect(stderr))
+}
+
+#[test]
+fn help_describes_the_options_and_the_protocol() {
+    for (name, port, protocol) in [("echo", "7007", "echo"), ("upper", "7008", "upper-cased")] {
+        let (status, stdout, stderr) = run_to_end(name, &["--help"]);
+        assert!(
+            status.success(),
+            "{name} --help: {status}; stderr:\n{stderr}"
+        );
+        for word in [
+            "--addr",
+            "--mode",
+            "--timeout",
+            "sync",
+            "threading",
+            port,
+            protocol,
+        ] {
+            assert!(
+                stdout.contains(word),
+                "{name} --help does not mention {word:?}:\n{stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    for name in EXAMPLES {
+        for args in [
+            &["--mode", "forking"][..],
+            &["--timeout", "0"],
+            &["--timeout", "soon"],
+        ] {
+            let (status, _, stderr) = run_to_end(name, args);
+            assert_eq!(
+                status.code(),
+                Some(2),
+                "{name} {args:?} should be a usage error; stderr:\n{stderr}"
+            );
+            assert!(stderr.contains(args[1]), "{name} {args:?}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn an_address_that_cannot_be_bound_fails() {
+    for name in EXAMPLES {
+        let (status, _, stderr) = run_to_end(name, &["--addr", "not an address"]);
+        assert!(!status.success(), "{name} started on a bad address");
+        assert!(
+            !stderr.contains("listening on"),
+            "{name} claims to listen:\n{stderr}"
+        );
+    }
+}
+
+/// Bytes round trip through the echo server, in `mode`.
+fn echo_round_trip(mode: &str) {
+    let mut server = Server::start("echo", mode, &[]);
+    let mut client = server.connect();
+    exchange(&mut client, b"hello\n", b"hello\n");
+    // Not UTF-8, and a NUL.
+    let binary = [0xff, 0xfe, 0x00, 0x80, b'\n', 0xc3];
+    exchange(&mut client, &binary, &binary);
+
+    // 100 KiB holding every byte value, sent while the echo is read back, then
+    // end of input: the server sends the rest and closes.
+    let payload: Vec<u8> = (0..100 * 1024).map(|i: u32| (i % 251) as u8).collect();
+    let mut writer = client.try_clone().unwrap();
+    let sent = payload.clone();
+    let sending = thread::spawn(move || {
+        writer.write_all(&sent).unwrap();
+        writer.shutdown(Shutdown::Write).unwrap();
+    });
+    let echoed = read_to_close(&mut client);
+    sending.join().expect("the sending thread failed");
+    assert_eq!(echoed.len(), payload.len(), "echo of the payload cut short");
+    assert!(echoed == payload, "echo of the payload differs");
+
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn echo_round_trip_sync() {
+    echo_round_trip("sync");
+}
+
+#[test]
+fn echo_round_trip_threading() {
+    echo_round_trip("threading");
+}
+
+/// Lines round trip through the upper server, in `mode`.
+fn upper_round_trip(mode: &str) {
+    let mut server = Server::start("upper", mode, &[]);
+    let mut client = server.connect();
+    // Several lines in one write.
+    exchange(
+        &mut client,
+        b"hello world\nfoo Bar 42\n\n",
+        b"HELLO WORLD\nFOO BAR 42\n\n",
+    );
+    // A line in two writes.
+    client.write_all(b"spl").unwrap();
+    exchange(&mut client, b"it line\n", b"SPLIT LINE\n");
+    // Only ASCII letters change: UTF-8, invalid UTF-8 and `\r` come back as sent.
+    exchange(
+        &mut client,
+        "héllo ß \u{e9}t\u{e9}\r\n".as_bytes(),
+        "HéLLO ß \u{e9}T\u{e9}\r\n".as_bytes(),
+    );
+    exchange(&mut client, b"a\xff\xfeb\n", b"A\xff\xfeB\n");
+    // A last line without `\n` is sent when the client ends its input.
+    client.write_all(b"last line").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_close(&mut client), b"LAST LINE");
+
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn upper_round_trip_sync() {
+    upper_round_trip("sync");
+}
+
+#[test]
+fn upper_round_trip_threading() {
+    upper_round_trip("threading");
+}
+
+/// SIGTERM stops each example cleanly in `mode` while a client that has been
+/// served stays connected and silent; the client then sees the connection close.
+fn sigterm_with_idle_client(mode: &str) {
+    for (name, request, reply) in [
+        ("echo", b"ping\n", b"ping\n"),
+        ("upper", b"ping\n", b"PING\n"),
+    ] {
+        let mut server = Server::start(name, mode, &[]);
+        let mut client = server.connect();
+        // Served: its handler is running, and waits for more.
+        exchange(&mut client, request, reply);
+        server.stop_cleanly("TERM");
+        assert_eq!(read_to_close(&mut client), b"", "{name}: unexpected bytes");
+    }
+}
+
+#[test]
+fn sigterm_with_idle_client_sync() {
+    sigterm_with_idle_client("sync");
+}
+
+#[test]
+fn sigterm_with_idle_client_threading() {
+    sigterm_with_idle_client("threading");
+}
+
+#[test]
+fn sigint_stops_cleanly() {
+    for name in EXAMPLES {
+        for mode in MODES {
+            let mut server = Server::start(name, mode, &[]);
+            server.stop_cleanly("INT");
+        }
+    }
+}
+
+#[test]
+fn sigint_with_idle_client_stops_cleanly() {
+    let mut server = Server::start("echo", "threading", &[]);
+    let mut client = server.connect();
+    exchange(&mut client, b"x", b"x");
+    server.stop_cleanly("INT");
+}
+
+#[test]
+fn threading_serves_two_clients_at_once() {
+    for (name, reply_a, reply_b) in [("echo", b"a\n", b"b\n"), ("upper", b"A\n", b"B\n")] {
+        let mut server = Server::start(name, "threading", &[]);
+        let mut first = server.connect();
+        exchange(&mut first, b"a\n", reply_a);
+        // The first client stays connected while the second is served.
+        let mut second = server.connect();
+        exchange(&mut second, b"b\n", reply_b);
+        exchange(&mut first, b"a\n", reply_a);
+        exchange(&mut second, b"b\n", reply_b);
+        first.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(read_to_close(&mut first), b"");
+        exchange(&mut second, b"b\n", reply_b);
+        drop(second);
+        server.stop_cleanly("TERM");
+    }
+}
+
+#[test]
+fn timeout_closes_a_silent_client() {
+    for mode in MODES {
+        let mut server = Server::start("echo", mode, &["--timeout", "0.2"]);
+        let mut client = server.connect();
+        exchange(&mut client, b"hi", b"hi");
+        // Silent from now on: the server gives up on it and closes.
+        assert_eq!(read_to_close(&mut client), b"", "{mode}: unexpected bytes");
+        // And goes on serving.
+        let mut next = server.connect();
+        exchange(&mut next, b"again", b"again");
+        drop(next);
+        server.stop_cleanly("TERM");
+    }
+}
