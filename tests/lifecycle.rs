@@ -2,7 +2,9 @@
 //! Each lifecycle bug CPython ever fixed in socketserver has its test here.
 
 use socketserver::{Service, StreamRequest, TcpServer, ThreadingTcpServer, handler_fn};
-use socketserver_tests::{BOUND, capture_logs, connect, logged, round_trip, serve, wait_until};
+use socketserver_tests::{
+    BOUND, capture_logs, connect, echo, echo_request, logged, round_trip, serve, wait_until,
+};
 use std::io::{self, BufRead, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -10,19 +12,6 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn echo() -> impl socketserver::Service<Request = StreamRequest> {
-    handler_fn(|req: &mut StreamRequest| {
-        let mut buf = [0; 1024];
-        loop {
-            let n = req.rfile().read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            req.wfile().write_all(&buf[..n])?;
-        }
-    })
-}
 
 /// Runs `f` on a thread and fails the test if it does not return within the bound.
 fn within_bound<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -221,14 +210,7 @@ impl Service for SlowLoop {
     type Request = StreamRequest;
 
     fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
-        let mut buf = [0; 64];
-        loop {
-            let n = req.rfile().read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            req.wfile().write_all(&buf[..n])?;
-        }
+        echo_request(req)
     }
 
     fn service_actions(&self) {

@@ -1,25 +1,12 @@
 //! The `Threading` concurrency model: a thread per connection, and what
 //! closing waits for.
 
-use socketserver::{Service, StreamRequest, Threading, ThreadingTcpServer, handler_fn};
-use socketserver_tests::{capture_logs, connect, logged, read_to_end, serve, wait_until};
+use socketserver::{StreamRequest, Threading, ThreadingTcpServer, handler_fn};
+use socketserver_tests::{capture_logs, connect, echo, logged, read_to_end, serve, wait_until};
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-
-fn echo() -> impl Service<Request = StreamRequest> {
-    handler_fn(|req: &mut StreamRequest| {
-        let mut buf = [0; 1024];
-        loop {
-            let n = req.rfile().read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            req.wfile().write_all(&buf[..n])?;
-        }
-    })
-}
 
 #[test]
 fn two_hundred_concurrent_clients_each_get_their_own_bytes_back() {

@@ -5,7 +5,9 @@
 //! Every wait here is bounded by [`BOUND`], so that a broken server fails a test
 //! instead of hanging the suite.
 
-use socketserver::{Concurrency, Request, Server, Service, ShutdownHandle, Tcp};
+use socketserver::{
+    Concurrency, Request, Server, Service, ShutdownHandle, StreamRequest, Tcp, handler_fn,
+};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Mutex, Once};
@@ -77,6 +79,23 @@ impl Drop for Running {
             result.expect("serve_forever failed");
         }
     }
+}
+
+/// Echoes every byte back until the client closes its side.
+pub fn echo_request(req: &mut StreamRequest) -> io::Result<()> {
+    let mut buf = [0; 1024];
+    loop {
+        let n = req.rfile().read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        req.wfile().write_all(&buf[..n])?;
+    }
+}
+
+/// An echo service made of [`echo_request`].
+pub fn echo() -> impl Service<Request = StreamRequest> {
+    handler_fn(echo_request)
 }
 
 /// Connects to `addr` with read and write timeouts of [`BOUND`].
