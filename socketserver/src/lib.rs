@@ -67,9 +67,17 @@
 //!
 //! This crate works on Unix (Linux, macOS, the BSDs).
 
+// Lets the code the macros generate (`::socketserver::…`) compile inside this
+// crate's own tests and doc examples too.
+extern crate self as socketserver;
+
 pub mod concurrency;
 pub mod selector;
 pub mod transport;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 
 mod accept;
 mod builder;
@@ -88,6 +96,7 @@ pub use request::{RFile, Request, Stream, StreamRequest, WFile};
 pub use server::Server;
 pub use service::{ClientAddr, HandlerFn, Service, handler_fn};
 pub use shutdown::ShutdownHandle;
+pub use socketserver_macros::{handle, hook, server};
 pub use transport::{Tcp, TcpOptions, Transport};
 
 /// A TCP server that serves one request at a time (Python's `TCPServer`).

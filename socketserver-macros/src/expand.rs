@@ -1,0 +1,197 @@
+//! `#[server]`: the user's struct, plus the `Service` implementation and the
+//! `builder`/`bind` methods that compose the server its keys describe.
+
+use crate::attr::{self, Concurrency, Errors, Transport};
+use crate::valid::{self, Model};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+pub(crate) fn server(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let config = attr::parse(args, &mut errors);
+    let item: syn::Item = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(e) => return with_errors(input, Err(e)),
+    };
+    let strukt = match item {
+        syn::Item::Struct(strukt) => strukt,
+        other => {
+            let (span, what) = match &other {
+                syn::Item::Enum(e) => (e.enum_token.span, "an enum"),
+                syn::Item::Fn(f) => (f.sig.fn_token.span, "a function"),
+                syn::Item::Union(u) => (u.union_token.span, "a union"),
+                syn::Item::Trait(t) => (t.trait_token.span, "a trait"),
+                syn::Item::Impl(i) => (i.impl_token.span, "an `impl` block"),
+                other => (other.span(), "this item"),
+            };
+            errors.add(
+                span,
+                format!(
+                    "`#[server]` goes on a struct, not on {what}: the struct holds the \
+                     server's shared state, and one of its methods is marked `#[handle]`"
+                ),
+            );
+            return with_errors(input, errors.finish());
+        }
+    };
+    let model = valid::validate(config, &mut errors);
+    let generated = generate(&strukt, &model);
+    let strukt = quote!(#strukt);
+    with_errors(quote!(#strukt #generated), errors.finish())
+}
+
+/// The item as it was (so later code and IDEs still see it), plus the errors.
+fn with_errors(item: TokenStream, errors: syn::Result<()>) -> TokenStream {
+    match errors {
+        Ok(()) => item,
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote!(#item #errors)
+        }
+    }
+}
+
+fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
+    let private = quote!(::socketserver::__private);
+    let ident = &strukt.ident;
+    let (impl_generics, ty_generics, where_clause) = strukt.generics.split_for_impl();
+    let predicates = where_clause.map(|w| {
+        let p = w.predicates.iter();
+        quote!(#(#p,)*)
+    });
+    let transport = match model.transport {
+        Transport::Tcp => quote!(#private::Tcp),
+        // `valid.rs` has reported the others and fallen back to TCP.
+        Transport::Udp | Transport::Unix | Transport::UnixDatagram => quote!(#private::Tcp),
+    };
+    let request = quote!(#private::StreamRequest<#private::TcpStream>);
+    let concurrency = match model.concurrency {
+        Concurrency::Sync => quote!(#private::Synchronous),
+        _ => quote!(#private::Threading),
+    };
+    let settings = builder_calls(model);
+    // Spanned at the struct's name: a missing `#[handle]` is reported there.
+    let handle = quote_spanned! {ident.span()=>
+        <Self>::only_one_method_may_be_marked_handle(self, request)
+    };
+    let service_bounds = quote_spanned! {ident.span()=>
+        Self: #private::Send + #private::Sync + 'static
+    };
+    let addr = quote!(<Self::Request as #private::Request>::Addr);
+    quote! {
+        impl #impl_generics #private::Service for #ident #ty_generics
+        where
+            #predicates
+            #service_bounds
+        {
+            type Request = #request;
+
+            fn handle(&self, request: &mut Self::Request) -> #private::io::Result<()> {
+                use #private::Fallback as _;
+                #handle
+            }
+
+            fn setup(&self, request: &mut Self::Request) -> #private::io::Result<()> {
+                use #private::Fallback as _;
+                <Self>::__socketserver_hook_setup(self, request)
+            }
+
+            fn finish(&self, request: &mut Self::Request) -> #private::io::Result<()> {
+                use #private::Fallback as _;
+                <Self>::__socketserver_hook_finish(self, request)
+            }
+
+            fn verify_request(&self, client_address: &#addr) -> bool {
+                use #private::Fallback as _;
+                <Self>::__socketserver_hook_verify_request(self, client_address)
+            }
+
+            fn handle_error(&self, client_address: &#addr, error: &#private::RequestError) {
+                use #private::Fallback as _;
+                <Self>::__socketserver_hook_handle_error(self, client_address, error)
+            }
+
+            fn handle_timeout(&self) {
+                use #private::Fallback as _;
+                <Self>::__socketserver_hook_handle_timeout(self)
+            }
+
+            fn service_actions(&self) {
+                use #private::Fallback as _;
+                <Self>::__socketserver_hook_service_actions(self)
+            }
+        }
+
+        impl #impl_generics #ident #ty_generics #where_clause {
+            /// A builder of this server with the settings of its `#[server]`
+            /// attribute, to override some at run time before binding.
+            #[allow(dead_code)]
+            pub fn builder(self) -> #private::Builder<#transport, #concurrency, Self>
+            where
+                Self: #private::Service<Request = #request>,
+            {
+                #private::Server::<#transport, #concurrency, Self>::builder(self) #settings
+            }
+
+            /// Binds this server to `addr` (port 0 picks a free port) and
+            /// starts listening, with the settings of its `#[server]` attribute.
+            #[allow(dead_code)]
+            pub fn bind<A: #private::ToSocketAddrs>(
+                self,
+                addr: A,
+            ) -> #private::io::Result<#private::Server<#transport, #concurrency, Self>>
+            where
+                Self: #private::Service<Request = #request>,
+            {
+                Self::builder(self).bind(addr)
+            }
+        }
+    }
+}
+
+/// The builder calls for the keys that were set.
+fn builder_calls(model: &Model) -> TokenStream {
+    let private = quote!(::socketserver::__private);
+    let c = &model.config;
+    let mut calls = TokenStream::new();
+    let duration = |nanos: u64| quote!(#private::Duration::from_nanos(#nanos));
+    if let Some(s) = &c.backlog {
+        let v = s.value;
+        calls.extend(quote!(.backlog(#v)));
+    }
+    for (method, setting) in [
+        ("reuse_address", &c.reuse_address),
+        ("reuse_port", &c.reuse_port),
+        ("nodelay", &c.nodelay),
+        ("daemon_threads", &c.daemon_threads),
+        ("block_on_close", &c.block_on_close),
+    ] {
+        // Only options that apply survive validation without an error; on
+        // error no call is made, so the rest still type-checks.
+        if let Some(s) = setting {
+            let applies = match method {
+                "nodelay" | "reuse_address" | "reuse_port" => model.transport == Transport::Tcp,
+                _ => model.concurrency == Concurrency::Threading,
+            };
+            if applies {
+                let method = syn::Ident::new(method, s.key);
+                let v = s.value;
+                calls.extend(quote!(.#method(#v)));
+            }
+        }
+    }
+    if let Some(s) = &c.timeout {
+        let d = duration(s.value);
+        calls.extend(quote!(.timeout(#private::Some(#d))));
+    }
+    if let Some(s) = &c.poll_interval {
+        let d = duration(s.value);
+        calls.extend(quote!(.poll_interval(#d)));
+    }
+    if let Some(s) = &c.shutdown_timeout {
+        let d = duration(s.value);
+        calls.extend(quote!(.shutdown_timeout(#d)));
+    }
+    calls
+}

@@ -1,0 +1,6 @@
+use socketserver::server;
+
+#[server]
+struct Quiet;
+
+fn main() {}

@@ -1,0 +1,19 @@
+use socketserver::{handle, server, StreamRequest};
+use std::io;
+
+#[server]
+struct Twice;
+
+impl Twice {
+    #[handle]
+    fn one(&self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+
+    #[handle]
+    fn two(&self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn main() {}

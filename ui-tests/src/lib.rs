@@ -1,0 +1,1 @@
+//! Nothing here: the tests are `tests/ui.rs` with `pass/` and `fail/`.
