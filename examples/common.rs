@@ -9,7 +9,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use signal_hook::low_level::{emulate_default_handler, signal_name};
 use socketserver::{
-    Builder, Concurrency, ShutdownHandle, StreamRequest, Tcp, TcpServer, ThreadingTcpServer,
+    Builder, Concurrency, ShutdownHandle, StreamRequest, Synchronous, Tcp, Threading,
 };
 use std::io;
 use std::process::{self, ExitCode};
@@ -66,20 +66,21 @@ pub fn init_logging() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 }
 
-/// Serves `service` on `addr` in the chosen mode until SIGINT or SIGTERM, then
-/// stops cleanly. Logs `listening on <addr>` (the real address, also when the
-/// port asked for was 0) once the server accepts connections, and `stopped` at
-/// the end.
+/// Serves on `addr` until SIGINT or SIGTERM, then stops cleanly. `builder` is
+/// the server as its `#[server]` attribute configured it (a thread per
+/// connection); `--mode sync` swaps in the synchronous model at run time. Logs
+/// `listening on <addr>` (the real address, also when the port asked for was
+/// 0) once the server accepts connections, and `stopped` at the end.
 ///
 /// Returns the process's exit status: success after a clean stop, failure
 /// (after logging why) when the server could not start or its loop failed.
-pub fn serve<S>(addr: &str, options: &Options, service: S) -> ExitCode
+pub fn serve<S>(addr: &str, options: &Options, builder: Builder<Tcp, Threading, S>) -> ExitCode
 where
     S: socketserver::Service<Request = StreamRequest>,
 {
     let result = match options.mode {
-        Mode::Sync => run(TcpServer::builder(service), addr, options),
-        Mode::Threading => run(ThreadingTcpServer::builder(service), addr, options),
+        Mode::Sync => run(builder.concurrency(Synchronous), addr, options),
+        Mode::Threading => run(builder, addr, options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,7 @@
 mod common;
 
 use clap::Parser;
-use socketserver::{Service, StreamRequest};
+use socketserver::{StreamRequest, handle, server};
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
@@ -45,12 +45,12 @@ struct Cli {
 const CHUNK: usize = 64 * 1024;
 
 /// The echo service: stateless, so one value serves every connection.
+#[server(transport = "tcp", concurrency = "threading")]
 #[derive(Debug)]
 struct Echo;
 
-impl Service for Echo {
-    type Request = StreamRequest;
-
+impl Echo {
+    #[handle]
     fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
         log::debug!("{} connected", req.client_address());
         // `rfile` and `wfile` both borrow the request mutably, so a slice of
@@ -76,5 +76,5 @@ impl Service for Echo {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     common::init_logging();
-    common::serve(&cli.addr, &cli.options, Echo)
+    common::serve(&cli.addr, &cli.options, Echo.builder())
 }

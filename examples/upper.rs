@@ -25,7 +25,7 @@
 mod common;
 
 use clap::Parser;
-use socketserver::{Service, StreamRequest};
+use socketserver::{StreamRequest, handle, server};
 use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
 
@@ -53,12 +53,12 @@ struct Cli {
 const MAX_PIECE: u64 = 64 * 1024;
 
 /// The upper-casing service: stateless, so one value serves every connection.
+#[server(transport = "tcp", concurrency = "threading")]
 #[derive(Debug)]
 struct Upper;
 
-impl Service for Upper {
-    type Request = StreamRequest;
-
+impl Upper {
+    #[handle]
     fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
         log::debug!("{} connected", req.client_address());
         let mut line = Vec::new();
@@ -85,5 +85,5 @@ impl Service for Upper {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     common::init_logging();
-    common::serve(&cli.addr, &cli.options, Upper)
+    common::serve(&cli.addr, &cli.options, Upper.builder())
 }

@@ -24,7 +24,7 @@ const IO_TIMEOUT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(10);
 
 const MODES: [&str; 2] = ["sync", "threading"];
-const EXAMPLES: [&str; 2] = ["echo", "upper"];
+const EXAMPLES: [&str; 3] = ["echo", "upper", "raw_runtime"];
 
 /// The path of an example binary: the tests run as `target/<profile>/deps/cli-HASH`
 /// and the examples are built into `target/<profile>/examples/`.
@@ -271,7 +271,11 @@ fn run_to_end(name: &str, args: &[&str]) -> (ExitStatus, String, String) {
 
 #[test]
 fn help_describes_the_options_and_the_protocol() {
-    for (name, port, protocol) in [("echo", "7007", "echo"), ("upper", "7008", "upper-cased")] {
+    for (name, port, protocol) in [
+        ("echo", "7007", "echo"),
+        ("upper", "7008", "upper-cased"),
+        ("raw_runtime", "7009", "echo"),
+    ] {
         let (status, stdout, stderr) = run_to_end(name, &["--help"]);
         assert!(
             status.success(),
@@ -325,9 +329,15 @@ fn an_address_that_cannot_be_bound_fails() {
     }
 }
 
-/// Bytes round trip through the echo server, in `mode`.
+/// Bytes round trip through an echo server (`echo` or `raw_runtime`), in `mode`.
 fn echo_round_trip(mode: &str) {
-    let mut server = Server::start("echo", mode, &[]);
+    for name in ["echo", "raw_runtime"] {
+        echo_round_trip_of(name, mode);
+    }
+}
+
+fn echo_round_trip_of(name: &str, mode: &str) {
+    let mut server = Server::start(name, mode, &[]);
     let mut client = server.connect();
     exchange(&mut client, b"hello\n", b"hello\n");
     // Not UTF-8, and a NUL.

@@ -7,23 +7,32 @@
 //!
 //! # Quick start
 //!
+//! A struct is the server's shared state; `#[server]` picks its transport and
+//! concurrency model, `#[handle]` marks the method that serves each connection.
+//!
 //! ```
-//! use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
+//! use socketserver::{handle, server, StreamRequest};
 //! use std::io::{self, BufRead, BufReader, Write};
 //! use std::net::TcpStream;
 //! use std::thread;
 //!
-//! // Each line a client sends comes back upper-cased.
-//! let upper = handler_fn(|req: &mut StreamRequest| {
-//!     let mut line = String::new();
-//!     while req.rfile().read_line(&mut line)? > 0 {
-//!         req.wfile().write_all(line.to_uppercase().as_bytes())?;
-//!         line.clear();
-//!     }
-//!     Ok(())
-//! });
+//! #[server(transport = "tcp", concurrency = "threading")]
+//! struct Upper;
 //!
-//! let mut server = ThreadingTcpServer::bind("127.0.0.1:0", upper)?;
+//! impl Upper {
+//!     /// Each line a client sends comes back upper-cased.
+//!     #[handle]
+//!     fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
+//!         let mut line = String::new();
+//!         while req.rfile().read_line(&mut line)? > 0 {
+//!             req.wfile().write_all(line.to_uppercase().as_bytes())?;
+//!             line.clear();
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let mut server = Upper.bind("127.0.0.1:0")?;
 //! let addr = *server.server_address();
 //! let stop = server.shutdown_handle();
 //! let serving = thread::spawn(move || server.serve_forever());
@@ -37,6 +46,51 @@
 //!
 //! stop.shutdown();
 //! serving.join().unwrap()?;
+//! # Ok::<(), io::Error>(())
+//! ```
+//!
+//! # The attributes
+//!
+//! `#[server(key = value, ...)]` goes on a struct (unit, tuple or with fields;
+//! generics allowed) and gives it `bind(addr)` and `builder()` (to override
+//! settings at run time, e.g. `Upper.builder().backlog(4096).bind(addr)`). Its
+//! keys, all optional:
+//!
+//! | key | value | default |
+//! | --- | --- | --- |
+//! | `transport` | `"tcp"` | `"tcp"` |
+//! | `concurrency` | `"sync"` (one request at a time) or `"threading"` (a thread each) | `"threading"` |
+//! | `backlog` | listen queue length, 1 to 2<sup>31</sup>-1 | 1024 |
+//! | `reuse_address`, `reuse_port`, `nodelay` | `true` / `false` | `true`, `false`, `false` |
+//! | `timeout` | per-connection read/write timeout, e.g. `"30s"` | none |
+//! | `poll_interval` | longest wait between loop turns, e.g. `"500ms"` | `"500ms"` |
+//! | `shutdown_timeout` | how long closing waits before shutting connections down | `"5s"` |
+//! | `daemon_threads`, `block_on_close` | `true` / `false` (`threading` only) | `false`, `true` |
+//!
+//! Durations are a number and a unit: `ns`, `us`, `ms`, `s`, `m`, `h` (`"1.5s"`).
+//! The keys `workers`, `queue`, `max_children`, `max_connections` and
+//! `max_packet_size`, and the transports and models not listed, belong to
+//! later versions; using them is a compile error that says so.
+//!
+//! `#[handle]` marks exactly one method, `fn(&self, req: &mut StreamRequest)
+//! -> io::Result<()>`. `#[hook]` marks a method that replaces a hook, chosen
+//! by the method's name: `setup` and `finish` (`(&self, &mut StreamRequest) ->
+//! io::Result<()>`), `verify_request` (`(&self, &SocketAddr) -> bool`),
+//! `handle_error` (`(&self, &SocketAddr, &RequestError)`), `handle_timeout` and
+//! `service_actions` (`(&self)`). Every mistake is a compile error on the
+//! offending token that says what to write. The attributes implement
+//! [`Service`]; the `raw_runtime` example (`examples/raw_runtime.rs`) shows the
+//! same server without them.
+//!
+//! # Without the attributes
+//!
+//! ```
+//! use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
+//! use std::io::{self, Write};
+//!
+//! let hello = handler_fn(|req: &mut StreamRequest| req.wfile().write_all(b"hello\n"));
+//! let server = ThreadingTcpServer::bind("127.0.0.1:0", hello)?;
+//! # drop(server);
 //! # Ok::<(), io::Error>(())
 //! ```
 //!
