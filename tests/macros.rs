@@ -21,14 +21,14 @@ struct Configured;
 
 impl Configured {
     /// Reports the connection's settings, then waits for input that never
-    /// comes: the 100 ms timeout ends it.
+    /// comes: the 100 ms timeout ends it (with an error, logged).
     #[handle]
     fn report(&self, req: &mut StreamRequest) -> io::Result<()> {
         let nodelay = req.stream().nodelay()?;
         let timeout = req.stream().read_timeout()?;
         write!(req.wfile(), "nodelay={nodelay} timeout={timeout:?}")?;
         req.wfile().flush()?;
-        req.rfile().read(&mut [0])?;
+        req.rfile().read_exact(&mut [0])?;
         Ok(())
     }
 }
