@@ -1,0 +1,17 @@
+//! `self: &Self` is `&self` spelt out. This should compile: see the report.
+
+use socketserver::{StreamRequest, handle, server};
+use std::io;
+
+#[server]
+struct Echo;
+
+impl Echo {
+    #[handle]
+    #[allow(clippy::needless_arbitrary_self_type)]
+    fn handle(self: &Self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn main() {}

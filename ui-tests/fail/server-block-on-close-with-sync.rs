@@ -1,0 +1,16 @@
+//! `block_on_close` is an option of threading only.
+
+use socketserver::{StreamRequest, handle, server};
+use std::io;
+
+#[server(concurrency = "sync", block_on_close = false)]
+struct Echo;
+
+impl Echo {
+    #[handle]
+    fn handle(&self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+//! The transport written as an identifier instead of a string.
+
+use socketserver::{StreamRequest, handle, server};
+use std::io;
+
+#[server(transport = tcp)]
+struct Echo;
+
+impl Echo {
+    #[handle]
+    fn handle(&self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+//! A transport that does not exist at all.
+
+use socketserver::{StreamRequest, handle, server};
+use std::io;
+
+#[server(transport = "carrier_pigeon")]
+struct Echo;
+
+impl Echo {
+    #[handle]
+    fn handle(&self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+//! A misspelt transport: the error suggests the nearest one.
+
+use socketserver::{StreamRequest, handle, server};
+use std::io;
+
+#[server(transport = "tpc")]
+struct Echo;
+
+impl Echo {
+    #[handle]
+    fn handle(&self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn main() {}

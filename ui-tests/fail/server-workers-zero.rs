@@ -1,0 +1,16 @@
+//! A pool of no workers.
+
+use socketserver::{StreamRequest, handle, server};
+use std::io;
+
+#[server(workers = 0)]
+struct Echo;
+
+impl Echo {
+    #[handle]
+    fn handle(&self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn main() {}
