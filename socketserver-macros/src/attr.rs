@@ -125,6 +125,10 @@ pub(crate) struct Config {
     pub(crate) daemon_threads: Option<Setting<bool>>,
     pub(crate) block_on_close: Option<Setting<bool>>,
     pub(crate) max_packet_size: Option<Setting<u64>>,
+    /// Every known key written, with its span, whether or not its value was
+    /// good: whether an option applies is judged even when its value is wrong,
+    /// so that fixing one error does not reveal another.
+    pub(crate) written: Vec<(&'static str, Span)>,
 }
 
 /// Collects every error instead of stopping at the first, so that the user sees
@@ -142,6 +146,15 @@ impl Errors {
 
     pub(crate) fn add(&mut self, span: Span, message: impl std::fmt::Display) {
         self.push(syn::Error::new(span, message));
+    }
+
+    /// An error underlining all of `tokens`, not just their first token.
+    pub(crate) fn add_spanned(
+        &mut self,
+        tokens: impl quote::ToTokens,
+        message: impl std::fmt::Display,
+    ) {
+        self.push(syn::Error::new_spanned(tokens, message));
     }
 
     pub(crate) fn finish(self) -> syn::Result<()> {
@@ -170,12 +183,18 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Config {
 
 impl Config {
     fn set(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let Some(key) = meta.path.get_ident().map(ToString::to_string) else {
+            return Err(syn::Error::new_spanned(
+                &meta.path,
+                "a `#[server]` key is a single name, such as `backlog`",
+            ));
+        };
         let key_span = meta.path.span();
+        if let Some(known) = KEYS.iter().find(|k| **k == key)
+            && !self.written.iter().any(|(k, _)| k == known)
+        {
+            self.written.push((known, key_span));
+        }
         match key.as_str() {
             "transport" => {
                 let value = choice(meta, &key, Transport::NAMES, Transport::from_name)?;
@@ -224,18 +243,13 @@ impl Config {
                 &key,
             ),
             _ => {
-                let shown = if key.is_empty() {
-                    quote::ToTokens::to_token_stream(&meta.path).to_string()
-                } else {
-                    key.clone()
-                };
-                let hint = match did_you_mean(&shown, KEYS) {
+                let hint = match did_you_mean(&key, KEYS) {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => format!("the keys are {}", list(KEYS)),
                 };
                 Err(syn::Error::new(
                     key_span,
-                    format!("unknown key `{shown}` in `#[server]`; {hint}"),
+                    format!("unknown key `{key}` in `#[server]`; {hint}"),
                 ))
             }
         }
@@ -268,8 +282,34 @@ pub(crate) fn join(items: Vec<String>) -> String {
     }
 }
 
-/// The literal after `key =`, or an error that says how to write the key.
-fn literal(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<(Lit, Span)> {
+/// What a key takes, to say so when it gets something else.
+#[derive(Clone, Copy)]
+enum Kind {
+    String,
+    Number,
+    Bool,
+    Duration,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::String => "a string",
+            Kind::Number => "a whole number",
+            Kind::Bool => "`true` or `false`",
+            Kind::Duration => "a duration string",
+        }
+    }
+}
+
+/// The literal after `key =` (a negative number is read as its literal, and
+/// refused by the range check), or an error that says how to write the key.
+fn literal(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    kind: Kind,
+    example: &str,
+) -> syn::Result<(Lit, Span, bool)> {
     let key_span = meta.path.span();
     if !meta.input.peek(syn::Token![=]) {
         return Err(syn::Error::new(
@@ -281,11 +321,32 @@ fn literal(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<
     match expr {
         Expr::Lit(ExprLit { lit, .. }) => {
             let span = lit.span();
-            Ok((lit, span))
+            Ok((lit, span, false))
         }
-        other => Err(syn::Error::new(
-            other.span(),
-            format!("`{key}` takes a literal value, e.g. `{key} = {example}`"),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr: inner,
+            ..
+        }) if matches!(
+            &*inner,
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(_),
+                ..
+            })
+        ) =>
+        {
+            let span = inner.span();
+            match *inner {
+                Expr::Lit(ExprLit { lit, .. }) => Ok((lit, span, true)),
+                _ => unreachable!("matched above"),
+            }
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{key}` takes {} written out, e.g. `{key} = {example}`",
+                kind.describe()
+            ),
         )),
     }
 }
@@ -297,7 +358,7 @@ fn choice<T: Copy>(
     from_name: fn(&str) -> Option<T>,
 ) -> syn::Result<Setting<T>> {
     let example = format!("\"{}\"", names[0]);
-    let (lit, span) = literal(meta, key, &example)?;
+    let (lit, span, _) = literal(meta, key, Kind::String, &example)?;
     let Lit::Str(text) = lit else {
         return Err(syn::Error::new(
             span,
@@ -328,7 +389,7 @@ fn choice<T: Copy>(
 }
 
 fn boolean(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Setting<bool>> {
-    let (lit, span) = literal(meta, key, "true")?;
+    let (lit, span, _) = literal(meta, key, Kind::Bool, "true")?;
     match lit {
         Lit::Bool(b) => Ok(Setting {
             value: b.value,
@@ -343,7 +404,7 @@ fn boolean(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Setting<bool>> 
 }
 
 fn integer(meta: &ParseNestedMeta<'_>, key: &str, min: u64, max: u64) -> syn::Result<Setting<u64>> {
-    let (lit, span) = literal(meta, key, &min.max(1).to_string())?;
+    let (lit, span, negative) = literal(meta, key, Kind::Number, &min.max(1).to_string())?;
     let Lit::Int(int) = lit else {
         return Err(syn::Error::new(
             span,
@@ -356,7 +417,7 @@ fn integer(meta: &ParseNestedMeta<'_>, key: &str, min: u64, max: u64) -> syn::Re
     let value = int
         .base10_parse::<u64>()
         .ok()
-        .filter(|v| (min..=max).contains(v));
+        .filter(|v| !negative && (min..=max).contains(v));
     match value {
         Some(value) => Ok(Setting {
             value,
@@ -371,7 +432,7 @@ fn integer(meta: &ParseNestedMeta<'_>, key: &str, min: u64, max: u64) -> syn::Re
 }
 
 fn duration(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Setting<u64>> {
-    let (lit, span) = literal(meta, key, "\"30s\"")?;
+    let (lit, span, _) = literal(meta, key, Kind::Duration, "\"30s\"")?;
     let Lit::Str(text) = lit else {
         return Err(syn::Error::new(
             span,
@@ -401,6 +462,9 @@ fn duration(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Setting<u64>> 
 /// may have a fraction: `"1.5s"`) into nanoseconds.
 pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
     let text = text.trim();
+    if !text.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Err(format!("`{text}` is not a number followed by a unit"));
+    }
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| format!("`{text}` has no unit"))?;
@@ -535,7 +599,15 @@ mod tests {
         );
         assert_eq!(
             parse_err(quote! { transport = tcp }),
-            ["`transport` takes a literal value, e.g. `transport = \"tcp\"`"]
+            ["`transport` takes a string written out, e.g. `transport = \"tcp\"`"]
+        );
+        assert_eq!(
+            parse_err(quote! { backlog = -1 }),
+            ["`backlog` must be between 1 and 2147483647"]
+        );
+        assert_eq!(
+            parse_err(quote! { a::b = 1 }),
+            ["a `#[server]` key is a single name, such as `backlog`"]
         );
         assert_eq!(
             parse_err(quote! { nodelay }),
@@ -591,7 +663,8 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown unit")
         );
-        assert!(parse_duration("s").unwrap_err().contains("no number"));
+        assert!(parse_duration("s").unwrap_err().contains("not a number"));
+        assert!(parse_duration("soon").unwrap_err().contains("not a number"));
         assert!(parse_duration("1.2.3s").is_err());
         assert!(
             parse_duration("99999999999h")

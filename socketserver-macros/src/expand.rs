@@ -102,7 +102,7 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
                 <Self>::__socketserver_hook_finish(self, request)
             }
 
-            fn verify_request(&self, client_address: &#addr) -> bool {
+            fn verify_request(&self, client_address: &#addr) -> ::core::primitive::bool {
                 use #private::Fallback as _;
                 <Self>::__socketserver_hook_verify_request(self, client_address)
             }
@@ -137,9 +137,9 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
             /// Binds this server to `addr` (port 0 picks a free port) and
             /// starts listening, with the settings of its `#[server]` attribute.
             #[allow(dead_code)]
-            pub fn bind<A: #private::ToSocketAddrs>(
+            pub fn bind(
                 self,
-                addr: A,
+                addr: impl #private::ToSocketAddrs,
             ) -> #private::io::Result<#private::Server<#transport, #concurrency, Self>>
             where
                 Self: #private::Service<Request = #request>,

@@ -4,7 +4,7 @@
 
 use crate::attr::{Errors, list};
 use crate::suggest::did_you_mean;
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItemFn, ReturnType, Type};
@@ -26,8 +26,8 @@ enum Param {
 struct HookShape {
     name: &'static str,
     params: &'static [Param],
-    /// Whether it returns a value (checked by the compiler); `false`: nothing.
-    returns: bool,
+    /// What it must return, as the user writes it; `None`: nothing.
+    returns: Option<&'static str>,
     /// The signature to show when it is written wrong.
     signature: &'static str,
 }
@@ -36,37 +36,37 @@ const HOOKS: &[HookShape] = &[
     HookShape {
         name: "setup",
         params: &[Param::Request],
-        returns: true,
+        returns: Some("io::Result<()>"),
         signature: "fn setup(&self, req: &mut StreamRequest) -> io::Result<()>",
     },
     HookShape {
         name: "finish",
         params: &[Param::Request],
-        returns: true,
+        returns: Some("io::Result<()>"),
         signature: "fn finish(&self, req: &mut StreamRequest) -> io::Result<()>",
     },
     HookShape {
         name: "verify_request",
         params: &[Param::Shared],
-        returns: true,
+        returns: Some("bool"),
         signature: "fn verify_request(&self, client_address: &SocketAddr) -> bool",
     },
     HookShape {
         name: "handle_error",
         params: &[Param::Shared, Param::Shared],
-        returns: false,
+        returns: None,
         signature: "fn handle_error(&self, client_address: &SocketAddr, error: &RequestError)",
     },
     HookShape {
         name: "handle_timeout",
         params: &[],
-        returns: false,
+        returns: None,
         signature: "fn handle_timeout(&self)",
     },
     HookShape {
         name: "service_actions",
         params: &[],
-        returns: false,
+        returns: None,
         signature: "fn service_actions(&self)",
     },
 ];
@@ -86,25 +86,23 @@ pub(crate) fn handle(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let sig = &method.sig;
-    check_common(sig, "#[handle]", HANDLE_SIGNATURE, &mut errors);
-    let params = check_params(
-        sig,
-        &[Param::Request],
-        "#[handle]",
-        HANDLE_SIGNATURE,
-        &mut errors,
-    );
+    let what = "a `#[handle]` method";
+    let has_receiver = check_common(sig, what, HANDLE_SIGNATURE, &mut errors);
+    let params = check_params(sig, &[Param::Request], what, HANDLE_SIGNATURE, &mut errors);
     if let Some(ty) = params.first() {
         check_request_type(ty, &mut errors);
     }
     if let ReturnType::Default = sig.output {
         errors.add(
             sig.paren_token.span.close(),
-            format!("a `#[handle]` method returns `io::Result<()>`: `{HANDLE_SIGNATURE}`"),
+            format!("{what} must return `io::Result<()>`: `{HANDLE_SIGNATURE}`"),
         );
     }
     let forwarder = match errors.finish() {
-        Ok(()) => forwarder(&method, HANDLE_FORWARDER),
+        Ok(()) => forwarder(&method, HANDLE_FORWARDER, io_result()),
+        // Without `self` this is no method (or not one we can call): the error
+        // above is all there is to say.
+        Err(e) if !has_receiver => e.to_compile_error(),
         Err(e) => {
             // A stand-in that fits any server, so that the one error above is
             // all the user sees, not a second one about a missing handler.
@@ -121,6 +119,10 @@ pub(crate) fn handle(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     quote!(#method #forwarder)
+}
+
+fn io_result() -> TokenStream {
+    quote!(::socketserver::__private::io::Result<()>)
 }
 
 pub(crate) fn hook(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -157,18 +159,23 @@ pub(crate) fn hook(args: TokenStream, input: TokenStream) -> TokenStream {
     check_common(sig, &what, shape.signature, &mut errors);
     check_params(sig, shape.params, &what, shape.signature, &mut errors);
     match (&sig.output, shape.returns) {
-        (ReturnType::Default, true) => errors.add(
+        (ReturnType::Default, Some(returns)) => errors.add(
             sig.paren_token.span.close(),
-            format!("{what} returns a value: `{}`", shape.signature),
+            format!("{what} must return `{returns}`: `{}`", shape.signature),
         ),
-        (ReturnType::Type(arrow, ty), false) => errors.add(
-            arrow.span().join(ty.span()).unwrap_or(ty.span()),
+        (ReturnType::Type(arrow, ty), None) => errors.add_spanned(
+            quote!(#arrow #ty),
             format!("{what} returns nothing: `{}`", shape.signature),
         ),
         _ => {}
     }
+    let output = match shape.returns {
+        Some("bool") => quote!(::core::primitive::bool),
+        Some(_) => io_result(),
+        None => quote!(()),
+    };
     let forwarder = match errors.finish() {
-        Ok(()) => forwarder(&method, &format!("__socketserver_hook_{name}")),
+        Ok(()) => forwarder(&method, &format!("__socketserver_hook_{name}"), output),
         Err(e) => e.to_compile_error(),
     };
     quote!(#method #forwarder)
@@ -195,7 +202,8 @@ fn parse_method(input: TokenStream, attr: &str) -> syn::Result<ImplItemFn> {
 }
 
 /// What every handler and hook has in common: a plain `fn` taking `&self`.
-fn check_common(sig: &syn::Signature, what: &str, expected: &str, errors: &mut Errors) {
+/// Returns whether it has a `self` parameter at all.
+fn check_common(sig: &syn::Signature, what: &str, expected: &str, errors: &mut Errors) -> bool {
     if let Some(token) = &sig.asyncness {
         errors.add(
             token.span,
@@ -211,16 +219,21 @@ fn check_common(sig: &syn::Signature, what: &str, expected: &str, errors: &mut E
         );
     }
     if !sig.generics.params.is_empty() {
-        errors.add(
-            sig.generics.span(),
+        errors.add_spanned(
+            &sig.generics,
             format!("{what} cannot have generic parameters: write `{expected}`"),
         );
     }
     match sig.inputs.first() {
         Some(FnArg::Receiver(receiver)) => {
-            if receiver.reference.is_none() || receiver.mutability.is_some() {
-                errors.add(
-                    receiver.span(),
+            // `&self`, or `self: &Self` written out.
+            let shared = match &receiver.colon_token {
+                None => receiver.reference.is_some() && receiver.mutability.is_none(),
+                Some(_) => matches!(&*receiver.ty, Type::Reference(r) if r.mutability.is_none()),
+            };
+            if !shared {
+                errors.add_spanned(
+                    receiver,
                     format!(
                         "{what} takes `&self`: one value of the struct is shared by every \
                          request; write `{expected}` (keep mutable state behind a `Mutex` or \
@@ -228,11 +241,19 @@ fn check_common(sig: &syn::Signature, what: &str, expected: &str, errors: &mut E
                     ),
                 );
             }
+            true
         }
-        other => errors.add(
-            other.map_or(sig.paren_token.span.join(), |a| a.span()),
-            format!("{what} takes `&self` first: `{expected}`"),
-        ),
+        other => {
+            let message = format!(
+                "{what} takes `&self` first (it goes on a method of the `#[server]` struct): \
+                 `{expected}`"
+            );
+            match other {
+                Some(arg) => errors.add_spanned(arg, message),
+                None => errors.add(sig.paren_token.span.join(), message),
+            }
+            false
+        }
     }
 }
 
@@ -255,7 +276,10 @@ fn check_params<'a>(
     if given.len() != params.len() {
         let span = given
             .get(params.len())
-            .map_or(sig.paren_token.span.join(), |extra| extra.span());
+            .map_or(sig.paren_token.span.join(), |extra| {
+                let extra = quote!(#extra);
+                extra.span()
+            });
         let count = match params.len() {
             0 => "no parameters".to_owned(),
             1 => "one parameter".to_owned(),
@@ -283,8 +307,8 @@ fn check_params<'a>(
                 Param::Request => "by mutable reference (`&mut`)",
                 Param::Shared => "by shared reference (`&`)",
             };
-            errors.add(
-                typed.ty.span(),
+            errors.add_spanned(
+                &typed.ty,
                 format!("{what} takes this parameter {how}: `{expected}`"),
             );
         }
@@ -292,37 +316,43 @@ fn check_params<'a>(
     types
 }
 
-/// The handler's request type must be one the runtime has.
+/// The handler's request type must be one the runtime has. A path (such as
+/// `StreamRequest` or an alias of it) is left to the compiler, which checks it
+/// against the server's request type on the user's tokens.
 fn check_request_type(ty: &Type, errors: &mut Errors) {
-    let last = match ty {
-        Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
-    };
-    match last.as_deref() {
-        Some("StreamRequest") => {}
-        Some(kind @ ("DatagramRequest" | "Conn")) => errors.add(
-            ty.span(),
-            format!(
-                "`{kind}` handlers are not available yet in this version of socketserver; \
-                 a TCP server's handler takes `&mut StreamRequest`"
-            ),
-        ),
-        _ => errors.add(
-            ty.span(),
+    let Type::Path(path) = ty else {
+        errors.add_spanned(
+            ty,
             format!(
                 "a `#[handle]` method takes the request as `&mut StreamRequest` (the shape of \
                  a stream server's handler): `{HANDLE_SIGNATURE}`"
             ),
-        ),
+        );
+        return;
+    };
+    let last = path.path.segments.last().map(|s| s.ident.to_string());
+    if let Some(kind @ ("DatagramRequest" | "Conn")) = last.as_deref() {
+        errors.add_spanned(
+            ty,
+            format!(
+                "`{kind}` handlers are not available yet in this version of socketserver; \
+                 a TCP server's handler takes `&mut StreamRequest`"
+            ),
+        );
     }
 }
 
-/// A hidden method named `name` with the user's signature that calls the
-/// user's method: what `#[server]` finds by name.
-fn forwarder(method: &ImplItemFn, name: &str) -> TokenStream {
+/// A hidden method named `name` that calls the user's method: what `#[server]`
+/// finds by name. It takes the user's own parameter types (the compiler checks
+/// them against the server's where it calls) and returns `output`, what the
+/// server expects; the call carries the span of the user's return type, so a
+/// return type that does not fit is reported there.
+fn forwarder(method: &ImplItemFn, name: &str, output: TokenStream) -> TokenStream {
     let sig = &method.sig;
     let user = &sig.ident;
-    let name = syn::Ident::new(name, Span::call_site());
+    // Named at the user's method: notes ("defined here", "other definition")
+    // point there, at code the user wrote.
+    let name = syn::Ident::new(name, user.span());
     let mut params = Vec::new();
     let mut args = Vec::new();
     for (i, arg) in sig.inputs.iter().enumerate() {
@@ -333,13 +363,16 @@ fn forwarder(method: &ImplItemFn, name: &str) -> TokenStream {
             args.push(arg);
         }
     }
-    let output = &sig.output;
-    let call = quote_spanned! {user.span()=> Self::#user(self, #(#args),*) };
+    let return_span = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
+    };
+    let call = quote_spanned! {return_span=> Self::#user(self, #(#args),*) };
     quote! {
         #[doc(hidden)]
         #[allow(dead_code)]
         #[inline]
-        fn #name(&self, #(#params),*) #output {
+        fn #name(&self, #(#params),*) -> #output {
             #call
         }
     }

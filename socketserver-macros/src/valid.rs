@@ -3,7 +3,6 @@
 //! The result is the [`Model`] that `expand.rs` turns into code.
 
 use crate::attr::{Concurrency, Config, Errors, Setting, Transport, join};
-use proc_macro2::Span;
 
 /// The transports this version of the runtime implements.
 const AVAILABLE_TRANSPORTS: &[Transport] = &[Transport::Tcp];
@@ -15,6 +14,34 @@ pub(crate) struct Model {
     pub(crate) transport: Transport,
     pub(crate) concurrency: Concurrency,
     pub(crate) config: Config,
+}
+
+/// Keys whose feature the runtime does not have yet, whatever the mode.
+const UNSUPPORTED: &[&str] = &["max_connections"];
+
+/// The transports an option applies to; `None`: all of them.
+fn transports_of(key: &str) -> Option<&'static [Transport]> {
+    use Transport::*;
+    Some(match key {
+        "backlog" => &[Tcp, Unix],
+        "reuse_address" | "reuse_port" => &[Tcp, Udp],
+        "nodelay" => &[Tcp],
+        "max_packet_size" => &[Udp, UnixDatagram],
+        "max_connections" => &[Tcp, Unix],
+        _ => return None,
+    })
+}
+
+/// The concurrency models an option applies to; `None`: all of them.
+fn concurrency_of(key: &str) -> Option<&'static [Concurrency]> {
+    use Concurrency::*;
+    Some(match key {
+        "daemon_threads" | "block_on_close" => &[Threading],
+        "workers" => &[Pool, Event],
+        "queue" => &[Pool],
+        "max_children" => &[Forking],
+        _ => return None,
+    })
 }
 
 /// Defaults when a key is absent: TCP, a thread per connection.
@@ -43,25 +70,8 @@ pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
     let asked_transport = config.transport.as_ref().map_or(transport, |s| s.value);
     let asked_concurrency = config.concurrency.as_ref().map_or(concurrency, |s| s.value);
 
-    use Concurrency as C;
-    use Transport as T;
-    let by_transport: [(&str, Option<Span>, &[Transport]); 5] = [
-        ("backlog", key(&config.backlog), &[T::Tcp, T::Unix]),
-        (
-            "reuse_address",
-            key(&config.reuse_address),
-            &[T::Tcp, T::Udp],
-        ),
-        ("reuse_port", key(&config.reuse_port), &[T::Tcp, T::Udp]),
-        ("nodelay", key(&config.nodelay), &[T::Tcp]),
-        (
-            "max_packet_size",
-            key(&config.max_packet_size),
-            &[T::Udp, T::UnixDatagram],
-        ),
-    ];
-    for (name, span, applies) in by_transport {
-        if let Some(span) = span
+    for &(name, span) in &config.written {
+        if let Some(applies) = transports_of(name)
             && !applies.contains(&asked_transport)
         {
             let modes: Vec<_> = applies.iter().map(|t| t.name()).collect();
@@ -74,24 +84,7 @@ pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
                 ),
             );
         }
-    }
-    let by_concurrency: [(&str, Option<Span>, &[Concurrency]); 5] = [
-        (
-            "daemon_threads",
-            key(&config.daemon_threads),
-            &[C::Threading],
-        ),
-        (
-            "block_on_close",
-            key(&config.block_on_close),
-            &[C::Threading],
-        ),
-        ("workers", key(&config.workers), &[C::Pool, C::Event]),
-        ("queue", key(&config.queue), &[C::Pool]),
-        ("max_children", key(&config.max_children), &[C::Forking]),
-    ];
-    for (name, span, applies) in by_concurrency {
-        if let Some(span) = span
+        if let Some(applies) = concurrency_of(name)
             && !applies.contains(&asked_concurrency)
         {
             let modes: Vec<_> = applies.iter().map(|c| c.name()).collect();
@@ -104,22 +97,18 @@ pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
                 ),
             );
         }
-    }
-    if let Some(span) = key(&config.max_connections) {
-        errors.add(
-            span,
-            "`max_connections` is not supported yet by this version of socketserver",
-        );
+        if UNSUPPORTED.contains(&name) {
+            errors.add(
+                span,
+                format!("`{name}` is not supported yet by this version of socketserver"),
+            );
+        }
     }
     Model {
         transport,
         concurrency,
         config,
     }
-}
-
-fn key<T>(setting: &Option<Setting<T>>) -> Option<Span> {
-    setting.as_ref().map(|s| s.key)
 }
 
 /// `` `key = "a"` or `key = "b"` ``, as the settings would be written.
@@ -209,6 +198,17 @@ mod tests {
             errors_of(quote! { concurrency = "pool", workers = 4 }),
             [
                 "concurrency `pool` is not available yet in this version of socketserver; use `concurrency = \"sync\"` or `concurrency = \"threading\"`"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_option_with_a_bad_value_is_still_judged_against_the_mode() {
+        assert_eq!(
+            errors_of(quote! { workers = 0 }),
+            [
+                "`workers` must be between 1 and 4096",
+                "`workers` does not apply to `concurrency = \"threading\"`; it applies to `concurrency = \"pool\"` or `concurrency = \"event\"`",
             ]
         );
     }

@@ -52,9 +52,11 @@
 //! # The attributes
 //!
 //! `#[server(key = value, ...)]` goes on a struct (unit, tuple or with fields;
-//! generics allowed) and gives it `bind(addr)` and `builder()` (to override
-//! settings at run time, e.g. `Upper.builder().backlog(4096).bind(addr)`). Its
-//! keys, all optional:
+//! generics allowed) and gives it the methods `bind(addr)` and `builder()` (to
+//! override settings at run time, e.g. `Upper.builder().backlog(4096).bind(addr)`),
+//! so the struct cannot have methods of its own by those names. The struct is
+//! shared by every request, on several threads: it must be `Send + Sync +
+//! 'static`. Its keys, all optional:
 //!
 //! | key | value | default |
 //! | --- | --- | --- |

@@ -7,6 +7,7 @@ pub use crate::concurrency::{Synchronous, Threading};
 pub use crate::error::RequestError;
 pub use crate::request::{Request, StreamRequest};
 pub use crate::server::Server;
+pub use crate::service::ClientAddr;
 pub use crate::service::Service;
 pub use crate::transport::Tcp;
 pub use core::marker::{Send, Sync};

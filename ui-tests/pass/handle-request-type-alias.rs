@@ -1,5 +1,5 @@
-//! The request written through a type alias of `StreamRequest`. This should
-//! compile: see the report (the macro judges the type by its last name).
+//! The request written through a type alias of `StreamRequest` is accepted:
+//! the compiler, not the macro's reading of names, judges the type.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;

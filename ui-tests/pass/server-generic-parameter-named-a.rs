@@ -1,5 +1,5 @@
-//! A generic struct whose type parameter is named `A`. This should compile:
-//! see the report (the generated `bind<A: ToSocketAddrs>` reuses the name).
+//! A generic struct whose type parameter is named `A`: the generated methods
+//! use no type parameter names of their own, so none can clash.
 
 use socketserver::{StreamRequest, handle, server};
 use std::fmt::Display;

@@ -1,4 +1,4 @@
-//! `self: &Self` is `&self` spelt out. This should compile: see the report.
+//! `self: &Self` is `&self` spelt out, and is accepted.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;

@@ -1,6 +1,5 @@
-//! The program defines a type named `bool`. This should compile: see the
-//! report (the generated `verify_request` writes `bool`, not
-//! `::core::primitive::bool`).
+//! The program defines a type named `bool`: the generated code names the
+//! primitive by its full path.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;
