@@ -195,3 +195,72 @@ fn builder_calls(model: &Model) -> TokenStream {
     }
     calls
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(args: TokenStream, item: TokenStream) -> syn::File {
+        syn::parse2(server(args, item)).expect("the expansion parses as items")
+    }
+
+    #[test]
+    fn a_struct_gets_a_service_impl_and_builder_methods() {
+        let file = expand(
+            quote!(concurrency = "sync", backlog = 5, timeout = "2s"),
+            quote!(
+                struct Echo;
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert!(matches!(file.items[0], syn::Item::Struct(_)));
+        let service = file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Impl(i) if i.trait_.is_some() => Some(i),
+                _ => None,
+            })
+            .expect("a trait impl");
+        let trait_path = &service.trait_.as_ref().unwrap().1;
+        assert_eq!(trait_path.segments.last().unwrap().ident, "Service");
+        assert!(text.contains("Synchronous"), "{text}");
+        assert!(text.contains(". backlog (5i32)"), "{text}");
+        assert!(text.contains("from_nanos (2000000000u64)"), "{text}");
+        assert!(
+            text.contains("fn builder") && text.contains("fn bind"),
+            "{text}"
+        );
+        assert!(!text.contains("compile_error"), "{text}");
+    }
+
+    #[test]
+    fn mistakes_keep_the_struct_and_add_errors() {
+        let file = expand(
+            quote!(backlogg = 5),
+            quote!(
+                struct Echo;
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert!(matches!(file.items[0], syn::Item::Struct(_)));
+        assert!(text.contains("compile_error"), "{text}");
+        // The rest is still generated, so later code keeps compiling.
+        assert!(text.contains("fn bind"), "{text}");
+    }
+
+    #[test]
+    fn an_enum_is_refused_and_kept() {
+        let file = expand(
+            quote!(),
+            quote!(
+                enum Echo {
+                    A,
+                }
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert!(matches!(file.items[0], syn::Item::Enum(_)));
+        assert!(text.contains("goes on a struct, not on an enum"), "{text}");
+    }
+}

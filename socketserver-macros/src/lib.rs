@@ -41,7 +41,7 @@
 //!             .backlog(128)
 //!             .timeout(Some(Duration::from_nanos(30_000_000_000)))
 //!     }
-//!     pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server<Tcp, Threading, Self>> {
+//!     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server<Tcp, Threading, Self>> {
 //!         Self::builder(self).bind(addr)
 //!     }
 //! }
@@ -54,7 +54,8 @@
 //! ```
 //!
 //! A struct attribute never sees the `impl` blocks, so `#[server]` calls the
-//! handler and hooks by well-known names. Where no marked method defines one,
+//! handler and hooks by well-known names. The handler's is worded for the one
+//! error it shows up in: a second `#[handle]` defines it twice. Where no marked method defines one,
 //! the name resolves to a fallback trait method of the runtime: the default of
 //! a hook, or, for the handler, a method whose bound can never hold and whose
 //! `#[diagnostic::on_unimplemented]` message says that the struct has no
