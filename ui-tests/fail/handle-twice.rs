@@ -1,4 +1,4 @@
-use socketserver::{handle, server, StreamRequest};
+use socketserver::{StreamRequest, handle, server};
 use std::io;
 
 #[server]

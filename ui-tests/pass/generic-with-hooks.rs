@@ -1,12 +1,17 @@
 //! A generic struct with a where-clause, every hook, and the builder.
 
-use socketserver::{handle, hook, server, RequestError, StreamRequest};
+use socketserver::{RequestError, StreamRequest, handle, hook, server};
 use std::fmt::Display;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-#[server(concurrency = "sync", backlog = 16, timeout = "5s", poll_interval = "100ms")]
+#[server(
+    concurrency = "sync",
+    backlog = 16,
+    timeout = "5s",
+    poll_interval = "100ms"
+)]
 struct Greeter<G>
 where
     G: Display + Send + Sync + 'static,
@@ -53,7 +58,10 @@ where
 }
 
 fn main() -> io::Result<()> {
-    let greeter = Greeter { greeting: "hello", served: AtomicUsize::new(0) };
+    let greeter = Greeter {
+        greeting: "hello",
+        served: AtomicUsize::new(0),
+    };
     let server = greeter.builder().nodelay(true).bind("127.0.0.1:0")?;
     assert_eq!(server.service().served.load(Ordering::Relaxed), 0);
     Ok(())

@@ -1,6 +1,6 @@
 //! The DESIGN.md example: a unit struct, the default keys, one handler.
 
-use socketserver::{handle, server, StreamRequest};
+use socketserver::{StreamRequest, handle, server};
 use std::io::{self, BufRead, Write};
 
 #[server(transport = "tcp", concurrency = "threading")]
