@@ -2,6 +2,7 @@
 //! key, which checks the value's type and range and refuses a second setting.
 //! What depends on several keys at once is checked in `valid.rs`.
 
+pub(crate) use crate::diag::{Errors, join, list};
 use crate::suggest::did_you_mean;
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
@@ -131,52 +132,28 @@ pub(crate) struct Config {
     pub(crate) written: Vec<(&'static str, Span)>,
 }
 
-/// Collects every error instead of stopping at the first, so that the user sees
-/// all of them in one build.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn add(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(syn::Error::new(span, message));
-    }
-
-    /// An error underlining all of `tokens`, not just their first token.
-    pub(crate) fn add_spanned(
-        &mut self,
-        tokens: impl quote::ToTokens,
-        message: impl std::fmt::Display,
-    ) {
-        self.push(syn::Error::new_spanned(tokens, message));
-    }
-
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
-
 /// Parses the arguments of `#[server(...)]`; every key error lands in `errors`.
 pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Config {
     let mut config = Config::default();
     let parser = syn::meta::parser(|meta| {
         if let Err(e) = config.set(&meta) {
             errors.push(e);
-            // Skip the rest of this `key = value` so the next key is still read.
+            // Skip the rest of this `key = value` (or `key(...)`) so that the
+            // next key is still read.
             if meta.input.peek(syn::Token![=]) {
                 let _ = meta.value().and_then(|v| v.parse::<Expr>());
+            } else if meta.input.peek(syn::token::Paren) {
+                let _ = meta.input.parse::<proc_macro2::TokenTree>();
             }
         }
         Ok(())
     });
     if let Err(e) = parser.parse2(args) {
-        errors.push(e);
+        errors.add(
+            e.span(),
+            "expected `key = value` settings separated by commas, e.g. \
+             `#[server(transport = \"tcp\", backlog = 128)]`",
+        );
     }
     config
 }
@@ -268,20 +245,6 @@ fn put<T>(slot: &mut Option<Setting<T>>, value: Setting<T>, key: &str) -> syn::R
     Ok(())
 }
 
-/// `` `a`, `b` or `c` ``.
-pub(crate) fn list(names: &[&str]) -> String {
-    join(names.iter().map(|n| format!("`{n}`")).collect())
-}
-
-/// `a, b or c`.
-pub(crate) fn join(items: Vec<String>) -> String {
-    match items.split_last() {
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-        None => String::new(),
-    }
-}
-
 /// What a key takes, to say so when it gets something else.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -314,10 +277,18 @@ fn literal(
     if !meta.input.peek(syn::Token![=]) {
         return Err(syn::Error::new(
             key_span,
-            format!("`{key}` needs a value: `{key} = {example}`"),
+            format!("`{key}` needs a value after `=`: `{key} = {example}`"),
         ));
     }
     let expr: Expr = meta.value()?.parse()?;
+    if let (Kind::String, Expr::Path(path)) = (kind, &expr)
+        && let Some(ident) = path.path.get_ident()
+    {
+        return Err(syn::Error::new_spanned(
+            &expr,
+            format!("`{key}` takes a string: write `{key} = \"{ident}\"`"),
+        ));
+    }
     match expr {
         Expr::Lit(ExprLit { lit, .. }) => {
             let span = lit.span();
@@ -501,8 +472,13 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
         let digit = digit
             .to_digit(10)
             .ok_or_else(|| format!("`{number}` is not a number"))?;
+        if scale < 10 {
+            return Err(format!("`{text}` is more precise than a nanosecond"));
+        }
         scale /= 10;
-        nanos += u64::from(digit) * scale;
+        nanos = nanos
+            .checked_add(u64::from(digit) * scale)
+            .ok_or_else(|| format!("`{text}` is too long"))?;
     }
     Ok(nanos)
 }
@@ -599,7 +575,7 @@ mod tests {
         );
         assert_eq!(
             parse_err(quote! { transport = tcp }),
-            ["`transport` takes a string written out, e.g. `transport = \"tcp\"`"]
+            ["`transport` takes a string: write `transport = \"tcp\"`"]
         );
         assert_eq!(
             parse_err(quote! { backlog = -1 }),
@@ -611,7 +587,7 @@ mod tests {
         );
         assert_eq!(
             parse_err(quote! { nodelay }),
-            ["`nodelay` needs a value: `nodelay = true`"]
+            ["`nodelay` needs a value after `=`: `nodelay = true`"]
         );
     }
 
@@ -628,6 +604,17 @@ mod tests {
             [
                 "unknown concurrency `green`; expected one of `sync`, `threading`, `forking`, `pool` or `event`"
             ]
+        );
+    }
+
+    #[test]
+    fn malformed_arguments_say_how_to_write_them() {
+        let expected = "expected `key = value` settings separated by commas, e.g. \
+                        `#[server(transport = \"tcp\", backlog = 128)]`";
+        assert_eq!(parse_err(quote! { , }), [expected]);
+        assert_eq!(
+            parse_err(quote! { transport("tcp"), backlog = 1 }),
+            ["`transport` needs a value after `=`: `transport = \"tcp\"`"]
         );
     }
 

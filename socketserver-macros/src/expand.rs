@@ -1,8 +1,9 @@
 //! `#[server]`: the user's struct, plus the `Service` implementation and the
 //! `builder`/`bind` methods that compose the server its keys describe.
 
-use crate::attr::{self, Concurrency, Errors, Transport};
-use crate::valid::{self, Model};
+use crate::attr::{self, Concurrency, Errors};
+use crate::diag::private;
+use crate::valid::{self, Model, applies};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -53,18 +54,16 @@ fn with_errors(item: TokenStream, errors: syn::Result<()>) -> TokenStream {
 }
 
 fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
-    let private = quote!(::socketserver::__private);
+    let private = private();
     let ident = &strukt.ident;
     let (impl_generics, ty_generics, where_clause) = strukt.generics.split_for_impl();
     let predicates = where_clause.map(|w| {
         let p = w.predicates.iter();
         quote!(#(#p,)*)
     });
-    let transport = match model.transport {
-        Transport::Tcp => quote!(#private::Tcp),
-        // `valid.rs` has reported the others and fallen back to TCP.
-        Transport::Udp | Transport::Unix | Transport::UnixDatagram => quote!(#private::Tcp),
-    };
+    // `valid.rs` has reported the transports and models this version lacks
+    // and fallen back to TCP and threading in their place.
+    let transport = quote!(#private::Tcp);
     let request = quote!(#private::StreamRequest<#private::TcpStream>);
     let concurrency = match model.concurrency {
         Concurrency::Sync => quote!(#private::Synchronous),
@@ -73,7 +72,7 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
     let settings = builder_calls(model);
     // Spanned at the struct's name: a missing `#[handle]` is reported there.
     let handle = quote_spanned! {ident.span()=>
-        <Self>::only_one_method_may_be_marked_handle(self, request)
+        <Self>::only_one_method_may_be_marked_handle(self, __socketserver_request)
     };
     let service_bounds = quote_spanned! {ident.span()=>
         Self: #private::Send + #private::Sync + 'static
@@ -87,29 +86,37 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
         {
             type Request = #request;
 
-            fn handle(&self, request: &mut Self::Request) -> #private::io::Result<()> {
+            fn handle(&self, __socketserver_request: &mut Self::Request) -> #private::io::Result<()> {
                 use #private::Fallback as _;
                 #handle
             }
 
-            fn setup(&self, request: &mut Self::Request) -> #private::io::Result<()> {
+            fn setup(&self, __socketserver_request: &mut Self::Request) -> #private::io::Result<()> {
                 use #private::Fallback as _;
-                <Self>::__socketserver_hook_setup(self, request)
+                <Self>::__socketserver_hook_setup(self, __socketserver_request)
             }
 
-            fn finish(&self, request: &mut Self::Request) -> #private::io::Result<()> {
+            fn finish(&self, __socketserver_request: &mut Self::Request) -> #private::io::Result<()> {
                 use #private::Fallback as _;
-                <Self>::__socketserver_hook_finish(self, request)
+                <Self>::__socketserver_hook_finish(self, __socketserver_request)
             }
 
-            fn verify_request(&self, client_address: &#addr) -> ::core::primitive::bool {
+            fn verify_request(&self, __socketserver_client: &#addr) -> ::core::primitive::bool {
                 use #private::Fallback as _;
-                <Self>::__socketserver_hook_verify_request(self, client_address)
+                <Self>::__socketserver_hook_verify_request(self, __socketserver_client)
             }
 
-            fn handle_error(&self, client_address: &#addr, error: &#private::RequestError) {
+            fn handle_error(
+                &self,
+                __socketserver_client: &#addr,
+                __socketserver_error: &#private::RequestError,
+            ) {
                 use #private::Fallback as _;
-                <Self>::__socketserver_hook_handle_error(self, client_address, error)
+                <Self>::__socketserver_hook_handle_error(
+                    self,
+                    __socketserver_client,
+                    __socketserver_error,
+                )
             }
 
             fn handle_timeout(&self) {
@@ -139,12 +146,12 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
             #[allow(dead_code)]
             pub fn bind(
                 self,
-                addr: impl #private::ToSocketAddrs,
+                __socketserver_addr: impl #private::ToSocketAddrs,
             ) -> #private::io::Result<#private::Server<#transport, #concurrency, Self>>
             where
                 Self: #private::Service<Request = #request>,
             {
-                Self::builder(self).bind(addr)
+                Self::builder(self).bind(__socketserver_addr)
             }
         }
     }
@@ -152,7 +159,7 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
 
 /// The builder calls for the keys that were set.
 fn builder_calls(model: &Model) -> TokenStream {
-    let private = quote!(::socketserver::__private);
+    let private = private();
     let c = &model.config;
     let mut calls = TokenStream::new();
     let duration = |nanos: u64| quote!(#private::Duration::from_nanos(#nanos));
@@ -167,18 +174,14 @@ fn builder_calls(model: &Model) -> TokenStream {
         ("daemon_threads", &c.daemon_threads),
         ("block_on_close", &c.block_on_close),
     ] {
-        // Only options that apply survive validation without an error; on
-        // error no call is made, so the rest still type-checks.
-        if let Some(s) = setting {
-            let applies = match method {
-                "nodelay" | "reuse_address" | "reuse_port" => model.transport == Transport::Tcp,
-                _ => model.concurrency == Concurrency::Threading,
-            };
-            if applies {
-                let method = syn::Ident::new(method, s.key);
-                let v = s.value;
-                calls.extend(quote!(.#method(#v)));
-            }
+        // An option that does not apply was reported; leaving its call out
+        // keeps the rest type-checking.
+        if let Some(s) = setting
+            && applies(method, model.transport, model.concurrency)
+        {
+            let method = syn::Ident::new(method, s.key);
+            let v = s.value;
+            calls.extend(quote!(.#method(#v)));
         }
     }
     if let Some(s) = &c.timeout {

@@ -66,6 +66,7 @@
 //! method attributes.
 
 mod attr;
+mod diag;
 mod expand;
 mod method;
 mod suggest;

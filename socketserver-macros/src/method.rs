@@ -2,16 +2,18 @@
 //! must have, keep the method, and add a hidden forwarder with a well-known
 //! name that the code of `#[server]` calls.
 
-use crate::attr::{Errors, list};
+use crate::diag::{Errors, list, private};
 use crate::suggest::did_you_mean;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, ImplItemFn, ReturnType, Type};
+use syn::{FnArg, GenericParam, ImplItemFn, ReturnType, Type};
 
 /// The name `#[server]` calls the handler by; see `__private::Fallback`. It is
 /// worded for the error a second `#[handle]` gives: two definitions of it.
 const HANDLE_FORWARDER: &str = "only_one_method_may_be_marked_handle";
+
+const HANDLE_SIGNATURE: &str = "fn handle(&self, req: &mut StreamRequest) -> io::Result<()>";
 
 /// What one parameter after `&self` must look like.
 #[derive(Clone, Copy)]
@@ -22,188 +24,193 @@ enum Param {
     Shared,
 }
 
-/// What a hook's method looks like.
-struct HookShape {
+/// What a handler or hook returns.
+#[derive(Clone, Copy)]
+enum Returns {
+    IoResult,
+    Bool,
+    Nothing,
+}
+
+impl Returns {
+    /// As the user writes it.
+    fn written(self) -> &'static str {
+        match self {
+            Returns::IoResult => "io::Result<()>",
+            Returns::Bool => "bool",
+            Returns::Nothing => "()",
+        }
+    }
+
+    /// As the forwarder declares it, by absolute path.
+    fn tokens(self) -> TokenStream {
+        let private = private();
+        match self {
+            Returns::IoResult => quote!(#private::io::Result<()>),
+            Returns::Bool => quote!(::core::primitive::bool),
+            Returns::Nothing => quote!(()),
+        }
+    }
+}
+
+/// The shape a handler or hook method must have.
+struct Shape {
     name: &'static str,
     params: &'static [Param],
-    /// What it must return, as the user writes it; `None`: nothing.
-    returns: Option<&'static str>,
+    returns: Returns,
     /// The signature to show when it is written wrong.
     signature: &'static str,
 }
 
-const HOOKS: &[HookShape] = &[
-    HookShape {
+const HOOKS: &[Shape] = &[
+    Shape {
         name: "setup",
         params: &[Param::Request],
-        returns: Some("io::Result<()>"),
+        returns: Returns::IoResult,
         signature: "fn setup(&self, req: &mut StreamRequest) -> io::Result<()>",
     },
-    HookShape {
+    Shape {
         name: "finish",
         params: &[Param::Request],
-        returns: Some("io::Result<()>"),
+        returns: Returns::IoResult,
         signature: "fn finish(&self, req: &mut StreamRequest) -> io::Result<()>",
     },
-    HookShape {
+    Shape {
         name: "verify_request",
         params: &[Param::Shared],
-        returns: Some("bool"),
+        returns: Returns::Bool,
         signature: "fn verify_request(&self, client_address: &SocketAddr) -> bool",
     },
-    HookShape {
+    Shape {
         name: "handle_error",
         params: &[Param::Shared, Param::Shared],
-        returns: None,
+        returns: Returns::Nothing,
         signature: "fn handle_error(&self, client_address: &SocketAddr, error: &RequestError)",
     },
-    HookShape {
+    Shape {
         name: "handle_timeout",
         params: &[],
-        returns: None,
+        returns: Returns::Nothing,
         signature: "fn handle_timeout(&self)",
     },
-    HookShape {
+    Shape {
         name: "service_actions",
         params: &[],
-        returns: None,
+        returns: Returns::Nothing,
         signature: "fn service_actions(&self)",
     },
 ];
 
-const HANDLE_SIGNATURE: &str = "fn handle(&self, req: &mut StreamRequest) -> io::Result<()>";
+const HANDLE: Shape = Shape {
+    name: "handle",
+    params: &[Param::Request],
+    returns: Returns::IoResult,
+    signature: HANDLE_SIGNATURE,
+};
 
 pub(crate) fn handle(args: TokenStream, input: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    no_arguments(args, "handle", &mut errors);
-    let method = match parse_method(input.clone(), "#[handle]") {
-        Ok(method) => method,
-        Err(e) => {
-            return quote!(#input)
-                .into_iter()
-                .chain(e.to_compile_error())
-                .collect();
+    expand("handle", args, input, |method, errors| {
+        let what = "a `#[handle]` method";
+        if let Some(ty) = check(&method.sig, &HANDLE, what, errors).first() {
+            check_request_type(ty, errors);
         }
-    };
-    let sig = &method.sig;
-    let what = "a `#[handle]` method";
-    let has_receiver = check_common(sig, what, HANDLE_SIGNATURE, &mut errors);
-    let params = check_params(sig, &[Param::Request], what, HANDLE_SIGNATURE, &mut errors);
-    if let Some(ty) = params.first() {
-        check_request_type(ty, &mut errors);
-    }
-    if let ReturnType::Default = sig.output {
-        errors.add(
-            sig.paren_token.span.close(),
-            format!("{what} must return `io::Result<()>`: `{HANDLE_SIGNATURE}`"),
-        );
-    }
-    let forwarder = match errors.finish() {
-        Ok(()) => forwarder(&method, HANDLE_FORWARDER, io_result()),
-        // Without `self` this is no method (or not one we can call): the error
-        // above is all there is to say.
-        Err(e) if !has_receiver => e.to_compile_error(),
-        Err(e) => {
-            // A stand-in that fits any server, so that the one error above is
-            // all the user sees, not a second one about a missing handler.
-            let errors = e.to_compile_error();
-            let name = format_ident!("{}", HANDLE_FORWARDER);
-            quote! {
-                #errors
-                #[doc(hidden)]
-                #[allow(dead_code)]
-                fn #name<R>(&self, _: &mut R) -> ::socketserver::__private::io::Result<()> {
-                    ::socketserver::__private::Ok(())
-                }
-            }
-        }
-    };
-    quote!(#method #forwarder)
-}
-
-fn io_result() -> TokenStream {
-    quote!(::socketserver::__private::io::Result<()>)
-}
-
-pub(crate) fn hook(args: TokenStream, input: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    no_arguments(args, "hook", &mut errors);
-    let method = match parse_method(input.clone(), "#[hook]") {
-        Ok(method) => method,
-        Err(e) => {
-            return quote!(#input)
-                .into_iter()
-                .chain(e.to_compile_error())
-                .collect();
-        }
-    };
-    let sig = &method.sig;
-    let name = sig.ident.to_string();
-    let Some(shape) = HOOKS.iter().find(|h| h.name == name) else {
-        let names: Vec<_> = HOOKS.iter().map(|h| h.name).collect();
-        let hint = match did_you_mean(&name, &names) {
-            Some(near) => format!("did you mean `{near}`? "),
-            None => String::new(),
-        };
-        errors.add(
-            sig.ident.span(),
-            format!(
-                "`{name}` is not a hook: {hint}a `#[hook]` method is named for the hook it \
-                 replaces, one of {}",
-                list(&names)
-            ),
-        );
-        return with(method, errors);
-    };
-    let what = format!("the `{}` hook", shape.name);
-    check_common(sig, &what, shape.signature, &mut errors);
-    check_params(sig, shape.params, &what, shape.signature, &mut errors);
-    match (&sig.output, shape.returns) {
-        (ReturnType::Default, Some(returns)) => errors.add(
-            sig.paren_token.span.close(),
-            format!("{what} must return `{returns}`: `{}`", shape.signature),
-        ),
-        (ReturnType::Type(arrow, ty), None) => errors.add_spanned(
-            quote!(#arrow #ty),
-            format!("{what} returns nothing: `{}`", shape.signature),
-        ),
-        _ => {}
-    }
-    let output = match shape.returns {
-        Some("bool") => quote!(::core::primitive::bool),
-        Some(_) => io_result(),
-        None => quote!(()),
-    };
-    let forwarder = match errors.finish() {
-        Ok(()) => forwarder(&method, &format!("__socketserver_hook_{name}"), output),
-        Err(e) => e.to_compile_error(),
-    };
-    quote!(#method #forwarder)
-}
-
-fn with(method: ImplItemFn, errors: Errors) -> TokenStream {
-    let errors = errors.finish().err().map(|e| e.to_compile_error());
-    quote!(#method #errors)
-}
-
-fn no_arguments(args: TokenStream, attr: &str, errors: &mut Errors) {
-    if !args.is_empty() {
-        errors.add(args.span(), format!("`#[{attr}]` takes no arguments"));
-    }
-}
-
-fn parse_method(input: TokenStream, attr: &str) -> syn::Result<ImplItemFn> {
-    syn::parse2(input.clone()).map_err(|_| {
-        syn::Error::new(
-            input.span(),
-            format!("`{attr}` goes on a method in an `impl` block of the `#[server]` struct"),
-        )
+        (HANDLE_FORWARDER.to_owned(), HANDLE.returns)
     })
 }
 
-/// What every handler and hook has in common: a plain `fn` taking `&self`.
-/// Returns whether it has a `self` parameter at all.
-fn check_common(sig: &syn::Signature, what: &str, expected: &str, errors: &mut Errors) -> bool {
+pub(crate) fn hook(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand("hook", args, input, |method, errors| {
+        let name = method.sig.ident.to_string();
+        let ident = &method.sig.ident;
+        let Some(shape) = HOOKS.iter().find(|h| h.name == name) else {
+            let names: Vec<_> = HOOKS.iter().map(|h| h.name).collect();
+            let message = if name == "handle" {
+                "the handler is marked `#[handle]`, not `#[hook]`".to_owned()
+            } else {
+                let hint = match did_you_mean(&name, &names) {
+                    Some(near) => format!(" (did you mean `{near}`?)"),
+                    None => String::new(),
+                };
+                format!(
+                    "`{name}` is not a hook{hint}: a `#[hook]` method is named for the hook \
+                     it replaces, one of {}",
+                    list(&names)
+                )
+            };
+            errors.add(ident.span(), message);
+            // No forwarder: the default of every hook stays.
+            return (String::new(), Returns::Nothing);
+        };
+        let what = format!("the `{}` hook", shape.name);
+        check(&method.sig, shape, &what, errors);
+        (format!("__socketserver_hook_{name}"), shape.returns)
+    })
+}
+
+/// What both attributes do: refuse arguments, parse the method, check it with
+/// `check` (which names the forwarder and says what it returns), and emit the
+/// method, the forwarder, and the errors.
+fn expand(
+    attr: &str,
+    args: TokenStream,
+    input: TokenStream,
+    check: impl FnOnce(&ImplItemFn, &mut Errors) -> (String, Returns),
+) -> TokenStream {
+    let mut errors = Errors::default();
+    if !args.is_empty() {
+        errors.add_spanned(&args, format!("`#[{attr}]` takes no arguments"));
+    }
+    let method: ImplItemFn = match syn::parse2(input.clone()) {
+        Ok(method) => method,
+        Err(_) => {
+            errors.add_spanned(
+                &input,
+                format!(
+                    "`#[{attr}]` goes on a method in an `impl` block of the `#[server]` struct"
+                ),
+            );
+            let errors = errors.finish().err().map(|e| e.to_compile_error());
+            return quote!(#input #errors);
+        }
+    };
+    let (name, returns) = check(&method, &mut errors);
+    let extra = match errors.finish() {
+        Ok(()) => forwarder(&method, &name, returns),
+        Err(e) => {
+            let errors = e.to_compile_error();
+            // For a broken handler, a stand-in that fits any server (and is
+            // valid even outside an `impl` block), so that the error above is
+            // all the user sees, not a second one about a missing handler.
+            let stand_in = (name == HANDLE_FORWARDER).then(|| {
+                let name = format_ident!("{}", HANDLE_FORWARDER);
+                let private = private();
+                quote! {
+                    #[doc(hidden)]
+                    #[allow(dead_code)]
+                    fn #name<__SocketserverSelf: ?::core::marker::Sized, __SocketserverRequest>(
+                        _: &__SocketserverSelf,
+                        _: &mut __SocketserverRequest,
+                    ) -> #private::io::Result<()> {
+                        #private::Ok(())
+                    }
+                }
+            });
+            quote!(#errors #stand_in)
+        }
+    };
+    quote!(#method #extra)
+}
+
+/// Checks `sig` against `shape`: a plain `fn` (lifetime parameters allowed)
+/// taking `&self`, then the shape's parameters, returning what it returns.
+/// Returns the types behind the parameters' references, when they fit.
+fn check<'a>(
+    sig: &'a syn::Signature,
+    shape: &Shape,
+    what: &str,
+    errors: &mut Errors,
+) -> Vec<&'a Type> {
+    let expected = shape.signature;
     if let Some(token) = &sig.asyncness {
         errors.add(
             token.span,
@@ -218,18 +225,38 @@ fn check_common(sig: &syn::Signature, what: &str, expected: &str, errors: &mut E
             format!("{what} cannot be `unsafe`: write `{expected}`"),
         );
     }
-    if !sig.generics.params.is_empty() {
-        errors.add_spanned(
-            &sig.generics,
-            format!("{what} cannot have generic parameters: write `{expected}`"),
-        );
+    for param in &sig.generics.params {
+        if !matches!(param, GenericParam::Lifetime(_)) {
+            errors.add_spanned(
+                param,
+                format!("{what} cannot have type or const parameters: write `{expected}`"),
+            );
+        }
     }
+    check_receiver(sig, what, expected, errors);
+    let params = check_params(sig, shape.params, what, expected, errors);
+    match (&sig.output, shape.returns) {
+        (ReturnType::Default, Returns::Nothing)
+        | (ReturnType::Type(..), Returns::IoResult | Returns::Bool) => {}
+        (ReturnType::Default, returns) => errors.add(
+            sig.paren_token.span.close(),
+            format!("{what} must return `{}`: `{expected}`", returns.written()),
+        ),
+        (ReturnType::Type(arrow, ty), Returns::Nothing) => errors.add_spanned(
+            quote!(#arrow #ty),
+            format!("{what} returns nothing: `{expected}`"),
+        ),
+    }
+    params
+}
+
+/// `&self`, or `self: &Self` written out.
+fn check_receiver(sig: &syn::Signature, what: &str, expected: &str, errors: &mut Errors) {
     match sig.inputs.first() {
         Some(FnArg::Receiver(receiver)) => {
-            // `&self`, or `self: &Self` written out.
             let shared = match &receiver.colon_token {
                 None => receiver.reference.is_some() && receiver.mutability.is_none(),
-                Some(_) => matches!(&*receiver.ty, Type::Reference(r) if r.mutability.is_none()),
+                Some(_) => is_ref_self(&receiver.ty),
             };
             if !shared {
                 errors.add_spanned(
@@ -241,7 +268,6 @@ fn check_common(sig: &syn::Signature, what: &str, expected: &str, errors: &mut E
                     ),
                 );
             }
-            true
         }
         other => {
             let message = format!(
@@ -252,9 +278,19 @@ fn check_common(sig: &syn::Signature, what: &str, expected: &str, errors: &mut E
                 Some(arg) => errors.add_spanned(arg, message),
                 None => errors.add(sig.paren_token.span.join(), message),
             }
-            false
         }
     }
+}
+
+/// `&Self` (or `&'a Self`).
+fn is_ref_self(ty: &Type) -> bool {
+    let Type::Reference(r) = ty else {
+        return false;
+    };
+    let Type::Path(path) = &*r.elem else {
+        return false;
+    };
+    r.mutability.is_none() && path.qself.is_none() && path.path.is_ident("Self")
 }
 
 /// Checks the parameters after `&self`; returns their types when they fit.
@@ -274,43 +310,33 @@ fn check_params<'a>(
         })
         .collect();
     if given.len() != params.len() {
-        let span = given
-            .get(params.len())
-            .map_or(sig.paren_token.span.join(), |extra| {
-                let extra = quote!(#extra);
-                extra.span()
-            });
         let count = match params.len() {
             0 => "no parameters".to_owned(),
             1 => "one parameter".to_owned(),
             n => format!("{n} parameters"),
         };
-        errors.add(
-            span,
-            format!("{what} takes {count} after `&self`: `{expected}`"),
-        );
+        let message = format!("{what} takes {count} after `&self`: `{expected}`");
+        match given.get(params.len()) {
+            Some(extra) => errors.add_spanned(extra, message),
+            None => errors.add(sig.paren_token.span.join(), message),
+        }
         return Vec::new();
     }
     let mut types = Vec::new();
     for (typed, param) in given.iter().zip(params) {
-        let fits = match (&*typed.ty, param) {
-            (Type::Reference(r), Param::Request) => r.mutability.is_some(),
-            (Type::Reference(r), Param::Shared) => r.mutability.is_none(),
-            _ => false,
-        };
-        if fits {
-            if let Type::Reference(r) = &*typed.ty {
-                types.push(&*r.elem);
+        match (&*typed.ty, param) {
+            (Type::Reference(r), Param::Request) if r.mutability.is_some() => types.push(&*r.elem),
+            (Type::Reference(r), Param::Shared) if r.mutability.is_none() => types.push(&*r.elem),
+            _ => {
+                let how = match param {
+                    Param::Request => "by mutable reference (`&mut`)",
+                    Param::Shared => "by shared reference (`&`)",
+                };
+                errors.add_spanned(
+                    &typed.ty,
+                    format!("{what} takes this parameter {how}: `{expected}`"),
+                );
             }
-        } else {
-            let how = match param {
-                Param::Request => "by mutable reference (`&mut`)",
-                Param::Shared => "by shared reference (`&`)",
-            };
-            errors.add_spanned(
-                &typed.ty,
-                format!("{what} takes this parameter {how}: `{expected}`"),
-            );
         }
     }
     types
@@ -318,7 +344,7 @@ fn check_params<'a>(
 
 /// The handler's request type must be one the runtime has. A path (such as
 /// `StreamRequest` or an alias of it) is left to the compiler, which checks it
-/// against the server's request type on the user's tokens.
+/// against the server's request type.
 fn check_request_type(ty: &Type, errors: &mut Errors) {
     let Type::Path(path) = ty else {
         errors.add_spanned(
@@ -343,26 +369,52 @@ fn check_request_type(ty: &Type, errors: &mut Errors) {
 }
 
 /// A hidden method named `name` that calls the user's method: what `#[server]`
-/// finds by name. It takes the user's own parameter types (the compiler checks
-/// them against the server's where it calls) and returns `output`, what the
-/// server expects; the call carries the span of the user's return type, so a
-/// return type that does not fit is reported there.
-fn forwarder(method: &ImplItemFn, name: &str, output: TokenStream) -> TokenStream {
+/// finds by name. It takes the user's own receiver, lifetimes and parameter
+/// types (the compiler checks them against the server's where the server
+/// calls), and returns what the server expects; the call carries the span of
+/// the user's return type, so that a return type that does not fit is
+/// reported there. `pub(crate)`, so that `#[server]` finds it whichever module
+/// of the crate the `impl` block is in.
+fn forwarder(method: &ImplItemFn, name: &str, returns: Returns) -> TokenStream {
+    if name.is_empty() {
+        return TokenStream::new();
+    }
     let sig = &method.sig;
     let user = &sig.ident;
     // Named at the user's method: notes ("defined here", "other definition")
     // point there, at code the user wrote.
     let name = syn::Ident::new(name, user.span());
+    let generics = &sig.generics;
+    let where_clause = &sig.generics.where_clause;
+    let mut receiver = None;
     let mut params = Vec::new();
     let mut args = Vec::new();
     for (i, arg) in sig.inputs.iter().enumerate() {
-        if let FnArg::Typed(typed) = arg {
-            let arg = format_ident!("arg{}", i);
-            let ty = &typed.ty;
-            params.push(quote!(#arg: #ty));
-            args.push(arg);
+        match arg {
+            FnArg::Receiver(r) => {
+                let (attrs, reference, mutability) = (&r.attrs, &r.reference, &r.mutability);
+                let reference = reference
+                    .as_ref()
+                    .map(|(and, lifetime)| quote!(#and #lifetime));
+                receiver = Some(match &r.colon_token {
+                    None => quote!(#(#attrs)* #reference #mutability self),
+                    Some(colon) => {
+                        let ty = &r.ty;
+                        quote!(self #colon #ty)
+                    }
+                });
+            }
+            FnArg::Typed(typed) => {
+                // Reserved-looking names cannot be shadowed by the user's
+                // constants or unit structs.
+                let arg = format_ident!("__socketserver_arg{}", i);
+                let ty = &typed.ty;
+                params.push(quote!(#arg: #ty));
+                args.push(arg);
+            }
         }
     }
+    let output = returns.tokens();
     let return_span = match &sig.output {
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
@@ -370,10 +422,132 @@ fn forwarder(method: &ImplItemFn, name: &str, output: TokenStream) -> TokenStrea
     let call = quote_spanned! {return_span=> Self::#user(self, #(#args),*) };
     quote! {
         #[doc(hidden)]
-        #[allow(dead_code)]
+        #[allow(dead_code, clippy::needless_lifetimes)]
         #[inline]
-        fn #name(&self, #(#params),*) -> #output {
+        pub(crate) fn #name #generics (#receiver, #(#params),*) -> #output #where_clause {
             #call
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(attr: fn(TokenStream, TokenStream) -> TokenStream, method: TokenStream) -> String {
+        attr(TokenStream::new(), method).to_string()
+    }
+
+    #[test]
+    fn a_good_handler_gets_its_forwarder() {
+        let out = errors_of(
+            handle,
+            quote!(
+                fn serve<'a>(&'a self, req: &'a mut StreamRequest) -> io::Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(
+            out.contains("pub (crate) fn only_one_method_may_be_marked_handle < 'a >"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Self :: serve (self , __socketserver_arg1)"),
+            "{out}"
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn a_wrong_receiver_says_to_take_a_shared_self() {
+        let out = errors_of(
+            handle,
+            quote!(
+                fn h(&mut self, r: &mut StreamRequest) -> io::Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(out.contains("takes `&self`"), "{out}");
+        let boxed = errors_of(
+            handle,
+            quote!(
+                fn h(self: &Box<Self>, r: &mut StreamRequest) -> io::Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(boxed.contains("takes `&self`"), "{boxed}");
+        let typed = errors_of(
+            handle,
+            quote!(
+                fn h(self: &Self, r: &mut StreamRequest) -> io::Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(!typed.contains("compile_error"), "{typed}");
+    }
+
+    #[test]
+    fn a_handler_without_self_gets_one_error_and_a_stand_in() {
+        let out = errors_of(
+            handle,
+            quote!(
+                fn h(r: &mut StreamRequest) -> io::Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+        assert!(out.contains("__SocketserverSelf"), "{out}");
+    }
+
+    #[test]
+    fn hooks_are_checked_against_their_shape() {
+        let out = errors_of(
+            hook,
+            quote!(
+                fn verify_request(&self, a: &SocketAddr) {}
+            ),
+        );
+        assert!(out.contains("must return `bool`"), "{out}");
+        let out = errors_of(
+            hook,
+            quote!(
+                fn handle_timeout(&self) -> bool {
+                    true
+                }
+            ),
+        );
+        assert!(out.contains("returns nothing"), "{out}");
+        let out = errors_of(
+            hook,
+            quote!(
+                fn setup(&self, r: &StreamRequest) -> io::Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(out.contains("by mutable reference"), "{out}");
+        let out = errors_of(
+            hook,
+            quote!(
+                fn verify(&self, a: &SocketAddr) -> bool {
+                    true
+                }
+            ),
+        );
+        assert!(out.contains("did you mean `verify_request`?"), "{out}");
+        let out = errors_of(
+            hook,
+            quote!(
+                fn handle(&self, r: &mut StreamRequest) -> io::Result<()> {
+                    Ok(())
+                }
+            ),
+        );
+        assert!(out.contains("marked `#[handle]`, not `#[hook]`"), "{out}");
     }
 }

@@ -44,6 +44,12 @@ fn concurrency_of(key: &str) -> Option<&'static [Concurrency]> {
     })
 }
 
+/// Whether option `key` applies to this transport and concurrency model.
+pub(crate) fn applies(key: &str, transport: Transport, concurrency: Concurrency) -> bool {
+    transports_of(key).is_none_or(|t| t.contains(&transport))
+        && concurrency_of(key).is_none_or(|c| c.contains(&concurrency))
+}
+
 /// Defaults when a key is absent: TCP, a thread per connection.
 const DEFAULT_TRANSPORT: Transport = Transport::Tcp;
 const DEFAULT_CONCURRENCY: Concurrency = Concurrency::Threading;

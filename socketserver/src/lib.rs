@@ -84,6 +84,17 @@
 //! [`Service`]; the `raw_runtime` example (`examples/raw_runtime.rs`) shows the
 //! same server without them.
 //!
+//! What they expand to, in short: `#[server]` writes `impl Service for Upper`
+//! (with `type Request = StreamRequest<TcpStream>` for TCP) whose `handle` and
+//! hooks call hidden methods by well-known names, and `impl Upper { fn
+//! builder(self) -> Builder<Tcp, Threading, Self>; fn bind(self, addr) }` with
+//! one builder call per key. `#[handle]` and `#[hook]` keep your method and add
+//! the hidden method that calls it; where none is added, a default is found
+//! instead (the hook's default, or an error that the struct has no
+//! `#[handle]` method). The `socketserver-macros` crate documents the full
+//! expansion. The generated code names this crate `::socketserver`, so depend
+//! on it under that name.
+//!
 //! # Without the attributes
 //!
 //! ```

@@ -63,6 +63,8 @@ impl<T: ?Sized> Fallback for T {}
     label = "this `#[server]` struct has no method marked `#[handle]`",
     note = "mark the method that serves each request, in an `impl` block of the struct:\n\
             #[handle]\n\
-            fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {{ … }}"
+            fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {{ … }}",
+    note = "the `impl` block must be inherent (not a trait impl) and cover every value of \
+            the struct's type parameters (`impl<T> S<T>`, not `impl S<u8>`)"
 )]
 pub trait HasHandle {}

@@ -1,8 +1,9 @@
 //! The program defines its own `Result`, `io`, `Server`, `Option`, `Some`,
-//! `Ok`, `Send`, `Sync`, `Duration` and `Builder`: the generated code must not
-//! pick them up.
+//! `Ok`, `Send`, `Sync`, `Duration` and `Builder`, and constants and unit
+//! structs with the names a macro might give its parameters: the generated
+//! code must not pick them up.
 
-#![allow(dead_code)]
+#![allow(dead_code, non_upper_case_globals, non_camel_case_types)]
 
 use socketserver::{RequestError, StreamRequest, handle, hook, server};
 use std::net::SocketAddr;
@@ -26,6 +27,11 @@ struct Service;
 struct TcpStream;
 struct ToSocketAddrs;
 struct Fallback;
+const request: u8 = 0;
+const client_address: u8 = 0;
+const error: u8 = 0;
+struct addr;
+struct arg1;
 
 #[server(
     concurrency = "sync",
