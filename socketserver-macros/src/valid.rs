@@ -83,11 +83,7 @@ pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
             let modes: Vec<_> = applies.iter().map(|t| t.name()).collect();
             errors.add(
                 span,
-                format!(
-                    "`{name}` does not apply to `transport = \"{}\"`; it applies to {}",
-                    asked_transport.name(),
-                    settings("transport", &modes),
-                ),
+                not_for(name, "transport", asked_transport.name(), &modes),
             );
         }
         if let Some(applies) = concurrency_of(name)
@@ -96,11 +92,7 @@ pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
             let modes: Vec<_> = applies.iter().map(|c| c.name()).collect();
             errors.add(
                 span,
-                format!(
-                    "`{name}` does not apply to `concurrency = \"{}\"`; it applies to {}",
-                    asked_concurrency.name(),
-                    settings("concurrency", &modes),
-                ),
+                not_for(name, "concurrency", asked_concurrency.name(), &modes),
             );
         }
         if UNSUPPORTED.contains(&name) {
@@ -115,6 +107,14 @@ pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
         concurrency,
         config,
     }
+}
+
+/// Option `name` does not apply to `key = "asked"`, only to `modes`.
+fn not_for(name: &str, key: &str, asked: &str, modes: &[&str]) -> String {
+    format!(
+        "`{name}` does not apply to `{key} = \"{asked}\"`; it applies to {}",
+        settings(key, modes)
+    )
 }
 
 /// `` `key = "a"` or `key = "b"` ``, as the settings would be written.
