@@ -7,9 +7,10 @@
 //! again under `ulimit -n`), so that the rest of the suite is not starved.
 
 use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
-use socketserver_tests::{capture_logs, connect, logged, serve, wait_until};
+use socketserver_tests::{BOUND, capture_logs, logged, serve, wait_until};
 use std::fs::File;
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
@@ -52,6 +53,9 @@ fn emfile_child() {
         req.wfile().write_all(&buf[..n])
     });
     let running = serve(ThreadingTcpServer::bind("127.0.0.1:0", echo).unwrap());
+    // Whatever the loop's start-up needs is open before descriptors run out.
+    let handle = running.handle();
+    wait_until("the server loop runs", || handle.is_serving());
 
     // Use up every descriptor but one, and spend that one on the client, so
     // the server's accept of it fails with EMFILE.
@@ -64,8 +68,22 @@ fn emfile_child() {
         }
         assert!(hogs.len() < 100_000, "the descriptor limit was not lowered");
     }
-    hogs.pop();
-    let mut client = connect(running.addr());
+    let mut client = None;
+    for _ in 0..8 {
+        // Should anything else in the process take the freed descriptor
+        // first, free one more.
+        hogs.pop();
+        match TcpStream::connect_timeout(&running.addr(), BOUND) {
+            Ok(stream) => {
+                client = Some(stream);
+                break;
+            }
+            Err(e) if e.to_string().contains(EMFILE) => continue,
+            Err(e) => panic!("cannot connect to the server: {e}"),
+        }
+    }
+    let mut client = client.expect("a descriptor for the client");
+    client.set_read_timeout(Some(BOUND)).unwrap();
     wait_until("the server reports EMFILE", || !logged(EMFILE).is_empty());
 
     // Backing off, not spinning: while descriptors stay exhausted the server
