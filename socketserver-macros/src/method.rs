@@ -187,7 +187,7 @@ fn expand(
                 quote! {
                     #[doc(hidden)]
                     #[allow(dead_code)]
-                    fn #name<__SocketserverSelf: ?::core::marker::Sized, __SocketserverRequest>(
+                    pub(crate) fn #name<__SocketserverSelf: ?::core::marker::Sized, __SocketserverRequest>(
                         _: &__SocketserverSelf,
                         _: &mut __SocketserverRequest,
                     ) -> #private::io::Result<()> {
