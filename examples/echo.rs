@@ -22,7 +22,7 @@ mod common;
 
 use clap::Parser;
 use socketserver::{StreamRequest, handle, server};
-use std::io::{self, Read, Write};
+use std::io;
 use std::process::ExitCode;
 
 /// TCP echo server: every byte a client sends is sent back to it unchanged.
@@ -41,9 +41,6 @@ struct Cli {
     options: common::Options,
 }
 
-/// How many bytes one read from a client takes at most.
-const CHUNK: usize = 64 * 1024;
-
 /// The echo service: stateless, so one value serves every connection.
 #[server(transport = "tcp", concurrency = "threading")]
 #[derive(Debug)]
@@ -53,21 +50,10 @@ impl Echo {
     #[handle]
     fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
         log::debug!("{} connected", req.client_address());
-        // `rfile` and `wfile` both borrow the request mutably, so a slice of
-        // the read buffer (`fill_buf`) cannot be written to `wfile` while it is
-        // held: read into a buffer of our own instead. As it is larger than the
-        // request's buffer, reads go straight from the socket into it.
-        let mut buf = vec![0; CHUNK];
-        let mut echoed: u64 = 0;
-        loop {
-            let n = req.rfile().read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            // Sent before `rfile` next waits for input, or when we return.
-            req.wfile().write_all(&buf[..n])?;
-            echoed += n as u64;
-        }
+        // The request's own buffers carry the bytes: what the reader takes in
+        // goes to the writer, which sends it before the reader waits again.
+        let (mut reader, mut writer) = req.split();
+        let echoed = io::copy(&mut reader, &mut writer)?;
         log::debug!("{} done: {echoed} bytes echoed", req.client_address());
         Ok(())
     }

@@ -20,7 +20,7 @@ mod common;
 
 use clap::Parser;
 use socketserver::{Service, StreamRequest, ThreadingTcpServer};
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -45,15 +45,9 @@ impl Service for Echo {
     type Request = StreamRequest;
 
     fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
-        let mut buf = vec![0; 64 * 1024];
-        loop {
-            let n = req.rfile().read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            // Sent before `rfile` next waits for input, or when we return.
-            req.wfile().write_all(&buf[..n])?;
-        }
+        // What the writer holds is sent before the reader waits for input.
+        let (mut reader, mut writer) = req.split();
+        io::copy(&mut reader, &mut writer).map(drop)
     }
 
     // A hook is a trait method with a default; override the ones you need.

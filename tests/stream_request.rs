@@ -1,5 +1,6 @@
 //! `StreamRequest`: reading through `rfile` (lines, exact binary reads, large
-//! payloads), when what `wfile` holds is sent, the client's address, the raw
+//! payloads), the reader and writer held at once (`split`), when what `wfile`
+//! holds is sent, the client's address, the raw
 //! stream, and the per-connection timeout.
 
 use socketserver::{RequestError, Service, Stage, StreamRequest, ThreadingTcpServer, handler_fn};
@@ -255,5 +256,72 @@ fn set_timeout_none_in_the_handler_overrides_the_servers_timeout() {
         errors.lock().unwrap().len(),
         2,
         "only the silent clients failed"
+    );
+}
+
+#[test]
+fn split_halves_echo_with_io_copy() {
+    let running = start(handler_fn(|req: &mut StreamRequest| {
+        let (mut reader, mut writer) = req.split();
+        io::copy(&mut reader, &mut writer).map(drop)
+    }));
+    let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(round_trip(running.addr(), &payload), payload);
+}
+
+#[test]
+fn split_halves_write_the_read_buffer_itself() {
+    let running = start(handler_fn(|req: &mut StreamRequest| {
+        let (mut reader, mut writer) = req.split();
+        loop {
+            let input = reader.fill_buf()?;
+            if input.is_empty() {
+                return Ok(());
+            }
+            writer.write_all(input)?;
+            let n = input.len();
+            reader.consume(n);
+        }
+    }));
+    // Replies must come back before the client sends more: what the writer
+    // holds is sent before the reader waits.
+    let (mut client, mut replies) = line_client(running.addr());
+    for i in 0..20 {
+        client.write_all(format!("line {i}\n").as_bytes()).unwrap();
+        assert_eq!(read_line(&mut replies), format!("line {i}\n"));
+    }
+}
+
+#[test]
+fn split_lines_with_writeln_answers_each_line_before_the_next_arrives() {
+    let running = start(handler_fn(|req: &mut StreamRequest| {
+        let (reader, mut writer) = req.split();
+        for line in reader.lines() {
+            writeln!(writer, "{}", line?.to_uppercase())?;
+        }
+        Ok(())
+    }));
+    let (mut client, mut replies) = line_client(running.addr());
+    client.write_all(b"one\n").unwrap();
+    assert_eq!(read_line(&mut replies), "ONE\n");
+    client.write_all(b"two\nthree\n").unwrap();
+    assert_eq!(read_line(&mut replies), "TWO\n");
+    assert_eq!(read_line(&mut replies), "THREE\n");
+}
+
+#[test]
+fn split_after_rfile_keeps_what_rfile_read_ahead() {
+    // The header line and the body arrive in one segment, so `read_line` has
+    // the start of the body in its buffer: the halves must see it too.
+    let running = start(handler_fn(|req: &mut StreamRequest| {
+        let mut header = String::new();
+        req.rfile().read_line(&mut header)?;
+        let (mut reader, mut writer) = req.split();
+        write!(writer, "{} ", header.trim())?;
+        io::copy(&mut reader, &mut writer).map(drop)
+    }));
+    assert_eq!(
+        round_trip(running.addr(), b"header\nbody that was read ahead"),
+        b"header body that was read ahead"
     );
 }

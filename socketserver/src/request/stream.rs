@@ -2,6 +2,7 @@
 //! `StreamRequestHandler`.
 
 use super::{Close, Request, RequestConfig, sealed};
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -62,23 +63,24 @@ impl<S: Stream> Close for S {
 /// handler: Python's `StreamRequestHandler`.
 ///
 /// [`rfile`](StreamRequest::rfile) reads through a buffer (it implements
-/// [`BufRead`], so `read_line` and `read_until` work); [`wfile`](StreamRequest::wfile)
-/// writes through one. Both borrow the request, so take one at a time, as in
-/// the loop below (not `for line in req.rfile().lines()` with writes inside). What is written is sent, in as few system calls as it fits
-/// in, **before `rfile` waits for more input** and when the handler returns, so
+/// [`BufRead`], so `read_line`, `read_until` and `lines` work);
+/// [`wfile`](StreamRequest::wfile) writes through one. [`split`](StreamRequest::split)
+/// gives both at once, for code that reads and writes in one expression or loop.
+///
+/// What is written is sent, in as few system calls as it fits in, **before the
+/// reader waits for more input** and when the handler returns, so
 /// request–reply protocols need no explicit `flush`, and a reply made of many
-/// small writes still leaves in one `write`. Call `wfile().flush()` to send at
-/// once anyway (for instance before a long computation).
+/// small writes still leaves in one `write`. Call `flush()` on the writer to send
+/// at once anyway (for instance before a long computation).
 ///
 /// ```no_run
 /// use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
 /// use std::io::{self, BufRead, Write};
 ///
 /// let upper = handler_fn(|req: &mut StreamRequest| {
-///     let mut line = String::new();
-///     while req.rfile().read_line(&mut line)? > 0 {
-///         req.wfile().write_all(line.to_uppercase().as_bytes())?;
-///         line.clear();
+///     let (reader, mut writer) = req.split();
+///     for line in reader.lines() {
+///         writeln!(writer, "{}", line?.to_uppercase())?;
 ///     }
 ///     Ok(())
 /// });
@@ -86,14 +88,33 @@ impl<S: Stream> Close for S {
 /// # ; Ok::<(), io::Error>(())
 /// ```
 pub struct StreamRequest<S: Stream = TcpStream> {
-    stream: Arc<S>,
+    io: Io<S>,
     client: S::Addr,
+    input: Input,
+    /// Shared by the two halves: the reader sends it before it blocks.
+    output: RefCell<Vec<u8>>,
+}
+
+/// The connection and its timeout: what both halves do their I/O through.
+struct Io<S> {
+    stream: Arc<S>,
     /// The read and write timeout in force, to say so when it expires.
     timeout: Option<Duration>,
-    rbuf: Box<[u8]>,
-    rpos: usize,
-    rend: usize,
-    wbuf: Vec<u8>,
+}
+
+/// What has been read and not yet consumed: `buf[pos..end]`.
+#[derive(Default)]
+struct Input {
+    /// Allocated on the first read that goes through it.
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+}
+
+impl Input {
+    fn buffered(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
 }
 
 impl<S: Stream> sealed::Sealed for StreamRequest<S> {}
@@ -112,39 +133,84 @@ impl<S: Stream> Request for StreamRequest<S> {
             conn.set_write_timeout(Some(timeout))?;
         }
         Ok(StreamRequest {
-            stream: Arc::new(conn),
+            io: Io {
+                stream: Arc::new(conn),
+                timeout: config.timeout,
+            },
             client,
-            timeout: config.timeout,
-            rbuf: Box::default(),
-            rpos: 0,
-            rend: 0,
-            wbuf: Vec::new(),
+            input: Input::default(),
+            output: RefCell::default(),
         })
     }
 
     fn closer(&self) -> Arc<dyn Close> {
-        self.stream.clone()
+        self.io.stream.clone()
     }
 
-    fn close(mut self) -> io::Result<()> {
-        self.flush_writes()?;
+    fn close(self) -> io::Result<()> {
+        self.io.flush(&mut self.output.borrow_mut())?;
         // Send our FIN now, even if another copy of the socket stays open
         // (a forked child's, or the server's registry's until it lets go).
-        let _ = self.stream.shutdown(Shutdown::Write);
+        let _ = self.io.stream.shutdown(Shutdown::Write);
         Ok(())
     }
 }
 
 impl<S: Stream> StreamRequest<S> {
     /// The buffered reader of the connection (Python's `rfile`).
+    ///
+    /// It borrows the request; to hold the reader and the writer at once, use
+    /// [`split`](StreamRequest::split).
     pub fn rfile(&mut self) -> RFile<'_, S> {
-        RFile { req: self }
+        self.split().0
     }
 
     /// The buffered writer of the connection (Python's `wfile`); see the type's
     /// documentation for when what it holds is sent.
     pub fn wfile(&mut self) -> WFile<'_, S> {
-        WFile { req: self }
+        self.split().1
+    }
+
+    /// The buffered reader and writer at once, so that one can be used while the
+    /// other is held:
+    ///
+    /// ```no_run
+    /// # use socketserver::StreamRequest;
+    /// # use std::io::{self, BufRead, Write};
+    /// # fn handle(req: &mut StreamRequest) -> io::Result<()> {
+    /// let (mut reader, mut writer) = req.split();
+    /// io::copy(&mut reader, &mut writer)?; // an echo server
+    /// # Ok(()) }
+    /// # fn handle2(req: &mut StreamRequest) -> io::Result<()> {
+    /// # let (mut reader, mut writer) = req.split();
+    /// // or, with no copy out of the read buffer:
+    /// loop {
+    ///     let input = reader.fill_buf()?;
+    ///     if input.is_empty() {
+    ///         break Ok(());
+    ///     }
+    ///     writer.write_all(input)?;
+    ///     let n = input.len();
+    ///     reader.consume(n);
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// The two share the request's buffers: nothing read ahead is lost, and what
+    /// is written is still sent before the reader waits for input. They cannot
+    /// be sent to other threads; for a full-duplex exchange on two threads, use
+    /// [`stream`](StreamRequest::stream).
+    pub fn split(&mut self) -> (RFile<'_, S>, WFile<'_, S>) {
+        let reader = RFile {
+            io: &self.io,
+            input: &mut self.input,
+            output: &self.output,
+        };
+        let writer = WFile {
+            io: &self.io,
+            output: &self.output,
+        };
+        (reader, writer)
     }
 
     /// The connection itself, for what the buffered reader and writer do not
@@ -154,7 +220,7 @@ impl<S: Stream> StreamRequest<S> {
     /// read are not seen again, and bytes still in `wfile` would be sent after
     /// yours, so `wfile().flush()` first.
     pub fn stream(&self) -> &S {
-        &self.stream
+        &self.io.stream
     }
 
     /// The client's address (Python's `client_address`).
@@ -166,36 +232,37 @@ impl<S: Stream> StreamRequest<S> {
     /// overriding the server's `timeout`. A read or write through `rfile` or
     /// `wfile` that times out fails with [`io::ErrorKind::TimedOut`].
     pub fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.stream.set_read_timeout(timeout)?;
-        self.stream.set_write_timeout(timeout)?;
-        self.timeout = timeout;
+        self.io.stream.set_read_timeout(timeout)?;
+        self.io.stream.set_write_timeout(timeout)?;
+        self.io.timeout = timeout;
         Ok(())
     }
+}
 
+impl<S: Stream> Io<S> {
     /// Reads from the socket; a timeout is reported as such, not as the
     /// `WouldBlock` (EAGAIN) a blocking socket returns for it.
-    fn read_socket(&self, buf: &mut [u8]) -> io::Result<usize> {
-        read_socket(&*self.stream, self.timeout, buf)
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream
+            .read(buf)
+            .map_err(|e| timed_out(e, self.timeout, "no input"))
     }
 
     /// Writes to the socket, reporting a timeout as such.
-    fn write_socket(&self, buf: &[u8]) -> io::Result<usize> {
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
         self.stream
             .write(buf)
             .map_err(|e| timed_out(e, self.timeout, "the client took no output"))
     }
 
-    fn buffered(&self) -> &[u8] {
-        &self.rbuf[self.rpos..self.rend]
-    }
-
-    fn flush_writes(&mut self) -> io::Result<()> {
+    /// Sends all of `output`; on an error, what was not sent stays in it.
+    fn flush(&self, output: &mut Vec<u8>) -> io::Result<()> {
         let mut sent = 0;
         let result = loop {
-            if sent == self.wbuf.len() {
+            if sent == output.len() {
                 break Ok(());
             }
-            match self.write_socket(&self.wbuf[sent..]) {
+            match self.write(&output[sent..]) {
                 Ok(0) => {
                     break Err(io::Error::new(
                         io::ErrorKind::WriteZero,
@@ -207,20 +274,8 @@ impl<S: Stream> StreamRequest<S> {
                 Err(e) => break Err(e),
             }
         };
-        self.wbuf.drain(..sent);
+        output.drain(..sent);
         result
-    }
-
-    /// Reads more input into the (empty) read buffer, sending pending output first.
-    fn fill(&mut self) -> io::Result<()> {
-        self.flush_writes()?;
-        if self.rbuf.is_empty() {
-            self.rbuf = vec![0; BUFFER_SIZE].into_boxed_slice();
-        }
-        self.rpos = 0;
-        self.rend = 0;
-        self.rend = read_socket(&*self.stream, self.timeout, &mut self.rbuf)?;
-        Ok(())
     }
 }
 
@@ -228,21 +283,11 @@ impl<S: Stream> fmt::Debug for StreamRequest<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamRequest")
             .field("client_address", &self.client)
-            .field("stream", &self.stream)
-            .field("buffered_input", &self.buffered().len())
-            .field("buffered_output", &self.wbuf.len())
+            .field("stream", &self.io.stream)
+            .field("buffered_input", &self.input.buffered().len())
+            .field("buffered_output", &self.output.borrow().len())
             .finish()
     }
-}
-
-fn read_socket<S: Stream>(
-    stream: &S,
-    timeout: Option<Duration>,
-    buf: &mut [u8],
-) -> io::Result<usize> {
-    stream
-        .read(buf)
-        .map_err(|e| timed_out(e, timeout, "no input"))
 }
 
 /// A read or write timeout of a blocking socket surfaces as `WouldBlock`
@@ -257,17 +302,28 @@ fn timed_out(error: io::Error, timeout: Option<Duration>, what: &str) -> io::Err
     }
 }
 
-/// The buffered reader of a [`StreamRequest`], from [`StreamRequest::rfile`].
+/// The buffered reader of a [`StreamRequest`], from [`StreamRequest::rfile`] or
+/// [`StreamRequest::split`]. Before it waits for input, it sends what the
+/// request's writer holds.
 pub struct RFile<'a, S: Stream> {
-    req: &'a mut StreamRequest<S>,
+    io: &'a Io<S>,
+    input: &'a mut Input,
+    output: &'a RefCell<Vec<u8>>,
+}
+
+impl<S: Stream> RFile<'_, S> {
+    fn flush_output(&self) -> io::Result<()> {
+        // Never borrowed across a call out of this module: this cannot panic.
+        self.io.flush(&mut self.output.borrow_mut())
+    }
 }
 
 impl<S: Stream> Read for RFile<'_, S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // A large read with nothing buffered goes straight to the socket.
-        if self.req.buffered().is_empty() && buf.len() >= BUFFER_SIZE {
-            self.req.flush_writes()?;
-            return self.req.read_socket(buf);
+        if self.input.buffered().is_empty() && buf.len() >= BUFFER_SIZE {
+            self.flush_output()?;
+            return self.io.read(buf);
         }
         let n = {
             let available = self.fill_buf()?;
@@ -282,51 +338,67 @@ impl<S: Stream> Read for RFile<'_, S> {
 
 impl<S: Stream> BufRead for RFile<'_, S> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.req.buffered().is_empty() {
-            self.req.fill()?;
+        if self.input.buffered().is_empty() {
+            self.flush_output()?;
+            let input = &mut *self.input;
+            if input.buf.is_empty() {
+                input.buf = vec![0; BUFFER_SIZE].into_boxed_slice();
+            }
+            input.pos = 0;
+            input.end = 0;
+            input.end = self.io.read(&mut input.buf)?;
         }
-        Ok(self.req.buffered())
+        Ok(self.input.buffered())
     }
 
     fn consume(&mut self, amount: usize) {
-        self.req.rpos = (self.req.rpos + amount).min(self.req.rend);
+        self.input.pos = (self.input.pos + amount).min(self.input.end);
     }
 }
 
 impl<S: Stream> fmt::Debug for RFile<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RFile").field(&self.req).finish()
+        f.debug_struct("RFile")
+            .field("stream", &self.io.stream)
+            .field("buffered", &self.input.buffered().len())
+            .finish()
     }
 }
 
-/// The buffered writer of a [`StreamRequest`], from [`StreamRequest::wfile`].
+/// The buffered writer of a [`StreamRequest`], from [`StreamRequest::wfile`] or
+/// [`StreamRequest::split`]; see [`StreamRequest`] for when what it holds is sent.
 pub struct WFile<'a, S: Stream> {
-    req: &'a mut StreamRequest<S>,
+    io: &'a Io<S>,
+    output: &'a RefCell<Vec<u8>>,
 }
 
 impl<S: Stream> Write for WFile<'_, S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let wbuf = &self.req.wbuf;
-        if wbuf.len() + buf.len() > BUFFER_SIZE {
-            self.req.flush_writes()?;
+        // Never borrowed across a call out of this module: this cannot panic.
+        let output = &mut *self.output.borrow_mut();
+        if output.len() + buf.len() > BUFFER_SIZE {
+            self.io.flush(output)?;
         }
         if buf.len() >= BUFFER_SIZE {
-            return self.req.write_socket(buf);
+            return self.io.write(buf);
         }
-        if self.req.wbuf.capacity() == 0 {
-            self.req.wbuf.reserve_exact(BUFFER_SIZE);
+        if output.capacity() == 0 {
+            output.reserve_exact(BUFFER_SIZE);
         }
-        self.req.wbuf.extend_from_slice(buf);
+        output.extend_from_slice(buf);
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.req.flush_writes()
+        self.io.flush(&mut self.output.borrow_mut())
     }
 }
 
 impl<S: Stream> fmt::Debug for WFile<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("WFile").field(&self.req).finish()
+        f.debug_struct("WFile")
+            .field("stream", &self.io.stream)
+            .field("buffered", &self.output.borrow().len())
+            .finish()
     }
 }
