@@ -1,19 +1,14 @@
 //! What the example servers share: the command-line options common to all of
-//! them, logging, and a serving loop that stops cleanly on SIGINT and SIGTERM.
+//! them, logging, and a serving loop that stops cleanly on SIGINT and SIGTERM
+//! (`Server::shutdown_on_signals`).
 //!
 //! Each example includes this file with `#[path = "common.rs"] mod common;`; it
 //! is not an example of its own.
 
 use clap::{Args, ValueEnum};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
-use signal_hook::low_level::{emulate_default_handler, signal_name};
-use socketserver::{
-    Builder, Concurrency, ShutdownHandle, StreamRequest, Synchronous, Tcp, Threading,
-};
+use socketserver::{Builder, Concurrency, StreamRequest, Synchronous, Tcp, Threading};
 use std::io;
-use std::process::{self, ExitCode};
-use std::thread;
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// How long a stopping server waits for its open connections before it shuts
@@ -102,9 +97,9 @@ where
         .shutdown_timeout(SHUTDOWN_TIMEOUT)
         .bind(addr)
         .map_err(|e| io::Error::new(e.kind(), format!("--addr {addr:?}: {e}")))?;
-    // Before announcing the address: from then on a signal must stop the
-    // server cleanly, not kill the process.
-    stop_on_signals(server.shutdown_handle())?;
+    // Before announcing the address: from then on SIGINT or SIGTERM stops the
+    // server cleanly (a second one ends the process at once).
+    server.shutdown_on_signals()?;
     log::info!("listening on {}", server.server_address());
     server
         .serve_forever()
@@ -114,40 +109,4 @@ where
     drop(server);
     log::info!("stopped");
     Ok(())
-}
-
-/// Starts a thread that stops the server on the first SIGINT or SIGTERM, and
-/// ends the process at once on a second one.
-fn stop_on_signals(handle: ShutdownHandle) -> io::Result<()> {
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            let mut received = signals.forever();
-            if let Some(signal) = received.next() {
-                log::info!("{}: stopping", name(signal));
-                // `shutdown` returns once the loop has stopped, which can take up
-                // to SHUTDOWN_TIMEOUT: wait on another thread so that a second
-                // signal is still heard meanwhile.
-                let stopper = handle.clone();
-                let spawned = thread::Builder::new()
-                    .name("shutdown".into())
-                    .spawn(move || stopper.shutdown());
-                if spawned.is_err() {
-                    handle.shutdown();
-                }
-            }
-            if let Some(signal) = received.next() {
-                log::warn!("{} again: exiting at once", name(signal));
-                // Dies of the signal as if it had never been caught; exit if not.
-                let _ = emulate_default_handler(signal);
-                process::exit(128 + signal);
-            }
-        })?;
-    Ok(())
-}
-
-/// The name of a signal, such as `SIGTERM`.
-fn name(signal: i32) -> String {
-    signal_name(signal).map_or_else(|| format!("signal {signal}"), str::to_owned)
 }

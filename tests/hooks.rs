@@ -282,6 +282,40 @@ fn default_handle_error_logs_a_panic_of_handle() {
     let line = &logged("marker-7c2e")[0];
     assert!(line.starts_with("ERROR "), "{line}");
     assert!(line.contains(&client.to_string()), "{line}");
+    // Where it panicked, as the standard panic message would have said.
+    assert!(line.contains("panicked at tests/hooks.rs:"), "{line}");
+}
+
+/// A client that resets its connection is routine: logged at `debug` level,
+/// never as a warning or an error, however many do it.
+#[test]
+fn clients_that_reset_their_connection_are_logged_at_debug_level() {
+    capture_logs();
+    let running = serve(ThreadingTcpServer::bind(LOOPBACK, socketserver_tests::echo()).unwrap());
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let mut client = connect(running.addr());
+        client.write_all(b"x").unwrap();
+        client.read_exact(&mut [0]).unwrap();
+        // Closing with SO_LINGER 0 sends a reset instead of a FIN.
+        let client = socket2::Socket::from(client);
+        client.set_linger(Some(Duration::ZERO)).unwrap();
+        clients.push(
+            client
+                .local_addr()
+                .unwrap()
+                .as_socket()
+                .unwrap()
+                .to_string(),
+        );
+        drop(client);
+    }
+    for client in &clients {
+        wait_until("the reset is logged", || !logged(client).is_empty());
+        for line in logged(client) {
+            assert!(line.starts_with("DEBUG "), "{line}");
+        }
+    }
 }
 
 #[test]

@@ -123,3 +123,22 @@ fn a_panicking_handler_does_not_stop_the_server() {
     }
     running.stop().unwrap();
 }
+
+/// CPython's `test_threads_reaped` (bpo-37193): a server driven only by
+/// `handle_request` does not keep a handle of every thread it ever started.
+#[test]
+fn threads_are_reaped_under_handle_request() {
+    let mut server = ThreadingTcpServer::bind("127.0.0.1:0", echo()).unwrap();
+    let addr = *server.server_address();
+    for i in 0..10 {
+        let mut client = connect(addr);
+        server.handle_request().unwrap();
+        client.write_all(format!("request {i}").as_bytes()).unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(read_to_end(&mut client), format!("request {i}").as_bytes());
+        // The handler has closed the connection; its thread ends right after.
+        wait_until("the request is done", || server.open_requests() == 0);
+    }
+    let kept = server.concurrency().threads();
+    assert!(kept < 10, "{kept} thread handles kept after 10 requests");
+}

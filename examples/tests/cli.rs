@@ -20,6 +20,10 @@ const STARTUP: Duration = Duration::from_secs(30);
 const EXIT: Duration = Duration::from_secs(30);
 /// The read and write timeout of every client socket.
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
+/// The examples' `shutdown_timeout`, and what a stop may take beyond it on a
+/// loaded machine.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+const MARGIN: Duration = Duration::from_secs(8);
 /// How often a process is checked for exit.
 const POLL: Duration = Duration::from_millis(10);
 
@@ -420,7 +424,15 @@ fn sigterm_with_idle_client(mode: &str) {
         let mut client = server.connect();
         // Served: its handler is running, and waits for more.
         exchange(&mut client, request, reply);
+        let asked = Instant::now();
         server.stop_cleanly("TERM");
+        // Closing waits `shutdown_timeout` for the idle client, then shuts its
+        // connection down; without that it would wait for ever.
+        let took = asked.elapsed();
+        assert!(
+            took < SHUTDOWN_TIMEOUT + MARGIN,
+            "{name} --mode {mode} took {took:?} to exit"
+        );
         assert_eq!(read_to_close(&mut client), b"", "{name}: unexpected bytes");
     }
 }

@@ -1,7 +1,9 @@
 //! What went wrong while serving one request, as reported to
 //! [`Service::handle_error`](crate::Service::handle_error).
 
+use crate::report::{Panic, emit, panic_message};
 use std::any::Any;
+use std::backtrace::Backtrace;
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -59,7 +61,7 @@ pub struct RequestError {
 #[derive(Debug)]
 enum Cause {
     Io(io::Error),
-    Panic(String),
+    Panic(Panic),
 }
 
 impl RequestError {
@@ -73,9 +75,21 @@ impl RequestError {
 
     /// A panic during `stage`, from the payload `catch_unwind` returned.
     pub fn panic(stage: Stage, payload: Box<dyn Any + Send>) -> RequestError {
+        RequestError::caught(
+            stage,
+            Panic {
+                message: panic_message(&*payload),
+                location: None,
+                backtrace: None,
+            },
+        )
+    }
+
+    /// A panic the server caught, with where it happened.
+    pub(crate) fn caught(stage: Stage, panic: Panic) -> RequestError {
         RequestError {
             stage,
-            cause: Cause::Panic(panic_message(&*payload)),
+            cause: Cause::Panic(panic),
         }
     }
 
@@ -94,9 +108,25 @@ impl RequestError {
 
     /// The panic's message, when the step panicked.
     pub fn panic_message(&self) -> Option<&str> {
+        self.as_panic().map(|p| p.message.as_str())
+    }
+
+    /// Where the step panicked (`file:line:column`), when it did and the
+    /// server caught it.
+    pub fn panic_location(&self) -> Option<&str> {
+        self.as_panic().and_then(|p| p.location.as_deref())
+    }
+
+    /// The stack of the panic, when the step panicked and backtraces are on
+    /// (`RUST_BACKTRACE=1`, as for the standard panic message).
+    pub fn backtrace(&self) -> Option<&Backtrace> {
+        self.as_panic().and_then(|p| p.backtrace.as_ref())
+    }
+
+    fn as_panic(&self) -> Option<&Panic> {
         match &self.cause {
             Cause::Io(_) => None,
-            Cause::Panic(m) => Some(m),
+            Cause::Panic(p) => Some(p),
         }
     }
 
@@ -127,7 +157,7 @@ impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.cause {
             Cause::Io(e) => write!(f, "`{}` failed: {e}", self.stage),
-            Cause::Panic(m) => write!(f, "`{}` panicked: {m}", self.stage),
+            Cause::Panic(p) => write!(f, "`{}` {p}", self.stage),
         }
     }
 }
@@ -138,25 +168,27 @@ impl Error for RequestError {
     }
 }
 
-/// The default of [`Service::handle_error`](crate::Service::handle_error): logs the
-/// client address and the error through the [`log`] crate, at `warn` level for a
-/// client that went away or timed out and at `error` level for anything else.
+/// The default of [`Service::handle_error`](crate::Service::handle_error): reports
+/// the client address and the error (with the panic's backtrace, when
+/// `RUST_BACKTRACE` asks for one).
+///
+/// A client that went away or went quiet ([`RequestError::is_disconnect`]: a
+/// reset, a broken pipe, a timeout) is routine: `debug` level. Anything else is
+/// an `error`. Records go through the [`log`] crate; a program that installed
+/// no logger sees errors on standard error instead, so that none is ever
+/// silent. To see the `debug` records too, install a logger, e.g.
+/// `env_logger::init()` and run with `RUST_LOG=socketserver=debug`.
 pub fn log_request_error<A: fmt::Debug + ?Sized>(client_address: &A, error: &RequestError) {
     let level = if error.is_disconnect() {
-        log::Level::Warn
+        log::Level::Debug
     } else {
         log::Level::Error
     };
-    log::log!(level, "error serving {client_address:?}: {error}");
-}
-
-/// The message of a panic, from the payload `catch_unwind` returned.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic payload that is not a string".to_owned()
+    match error.backtrace() {
+        Some(backtrace) => emit!(
+            level,
+            "error serving {client_address:?}: {error}\nstack backtrace:\n{backtrace}"
+        ),
+        None => emit!(level, "error serving {client_address:?}: {error}"),
     }
 }

@@ -3,12 +3,13 @@
 //! concurrency model chooses to run it.
 
 use crate::connections::{Connections, Ticket};
-use crate::error::{RequestError, Stage, panic_message};
+use crate::error::{RequestError, Stage};
+use crate::report::{catch_panic, emit};
 use crate::request::{Request, RequestConfig};
 use crate::service::{ClientAddr, Service};
 use std::fmt;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 /// What every request of a server shares: the service and the settings.
@@ -104,26 +105,29 @@ pub(crate) fn guarded<T>(
     stage: Stage,
     step: impl FnOnce() -> io::Result<T>,
 ) -> Result<T, RequestError> {
-    match panic::catch_unwind(AssertUnwindSafe(step)) {
+    match catch_panic(AssertUnwindSafe(step)) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(RequestError::io(stage, e)),
-        Err(payload) => Err(RequestError::panic(stage, payload)),
+        Err(panic) => Err(RequestError::caught(stage, panic)),
     }
 }
 
 /// Hands an error to the service's `handle_error`, which must not bring the
 /// server down either.
 pub(crate) fn report<S: Service>(service: &S, client: &ClientAddr<S>, error: RequestError) {
-    let reported = panic::catch_unwind(AssertUnwindSafe(|| service.handle_error(client, &error)));
-    if reported.is_err() {
-        log::error!("`handle_error` panicked while reporting an error of {client:?}: {error}");
+    let reported = catch_panic(AssertUnwindSafe(|| service.handle_error(client, &error)));
+    if let Err(panic) = reported {
+        emit!(
+            log::Level::Error,
+            "`handle_error` {panic} while reporting an error of {client:?}: {error}"
+        );
     }
 }
 
 /// Runs a hook of the server loop (`service_actions`, `handle_timeout`); a panic
 /// in it is logged and the loop goes on.
 pub(crate) fn run_hook(name: &str, hook: impl FnOnce()) {
-    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(hook)) {
-        log::error!("`{name}` panicked: {}", panic_message(&*payload));
+    if let Err(panic) = catch_panic(AssertUnwindSafe(hook)) {
+        emit!(log::Level::Error, "`{name}` {panic}");
     }
 }

@@ -151,10 +151,12 @@ mod builder;
 mod connections;
 mod error;
 mod job;
+mod report;
 mod request;
 mod server;
 mod service;
 mod shutdown;
+mod signals;
 
 pub use builder::{Builder, Unbound};
 pub use concurrency::{Concurrency, Synchronous, Threading};

@@ -7,10 +7,12 @@ use crate::concurrency::Concurrency;
 use crate::connections::Connections;
 use crate::error::{RequestError, Stage};
 use crate::job::{Job, Shared, guarded, report, run_hook};
+use crate::report::emit;
 use crate::request::Request;
 use crate::selector::{Events, Interest, Key, Selector};
 use crate::service::Service;
 use crate::shutdown::{Control, ShutdownHandle};
+use crate::signals::Registration;
 use crate::transport::Transport;
 use mio::unix::SourceFd;
 use std::fmt;
@@ -65,6 +67,8 @@ pub struct Server<T: Transport, C: Concurrency, S: Service> {
     poll_interval: Duration,
     accept_timeout: Option<Duration>,
     workers: Workers<C>,
+    /// Last: a second signal must still end the process while `workers` waits.
+    signals: Option<Registration>,
 }
 
 /// What a registration of the server's selector stands for.
@@ -143,6 +147,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
                 connections,
                 shutdown_timeout: settings.shutdown_timeout,
             },
+            signals: None,
         })
     }
 
@@ -164,9 +169,50 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
         }
     }
 
+    /// Stops the server gracefully on SIGINT (Ctrl-C) or SIGTERM (`kill`, a
+    /// service manager) instead of letting the signal kill the process.
+    ///
+    /// The first signal is a [`shutdown`](ShutdownHandle::shutdown):
+    /// `serve_forever` returns, and closing the server then waits for the
+    /// requests still open, shutting down those still open `shutdown_timeout`
+    /// later. A second signal ends the process at once, as the signal does by
+    /// default. When the server is dropped, the signals act as they did before
+    /// (as long as no other server still asks for them).
+    ///
+    /// ```no_run
+    /// use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
+    /// use std::io::{self, Write};
+    ///
+    /// let hello = handler_fn(|req: &mut StreamRequest| req.wfile().write_all(b"hello\n"));
+    /// ThreadingTcpServer::bind("127.0.0.1:8000", hello)?
+    ///     .shutdown_on_signals()?
+    ///     .serve_forever()
+    /// # ; Ok::<(), io::Error>(())
+    /// ```
+    ///
+    /// Built on [`signal-hook`](https://docs.rs/signal-hook): one set of handlers
+    /// and one thread serve every server of the process that asks for this.
+    ///
+    /// # Errors
+    ///
+    /// When the signal handlers or their thread cannot be set up.
+    pub fn shutdown_on_signals(&mut self) -> io::Result<&mut Self> {
+        if self.signals.is_none() {
+            let server = format!("{:?}", self.transport.local_addr());
+            self.signals = Some(Registration::new(self.shutdown_handle(), server)?);
+        }
+        Ok(self)
+    }
+
     /// How many requests are being served right now.
     pub fn open_requests(&self) -> usize {
         self.workers.connections.len()
+    }
+
+    /// The concurrency model, as configured (to inspect it, e.g.
+    /// [`Threading::threads`](crate::Threading::threads)).
+    pub fn concurrency(&self) -> &C {
+        &self.workers.concurrency
     }
 
     /// Closes the listening socket and waits for the requests still being
@@ -223,6 +269,9 @@ where
         let deadline = self
             .accept_timeout
             .and_then(|timeout| Instant::now().checked_add(timeout));
+        // The model's housekeeping (reaping finished threads), as on every turn
+        // of `serve_forever`: a server driven only by this keeps no more.
+        self.workers.concurrency.service_actions();
         loop {
             if self.may_accept()
                 && let Accepted::One = self.accept_one()
@@ -294,7 +343,10 @@ where
                     }
                     Recovery::Pause => {
                         let pause = self.backoff.pause();
-                        log::error!("accept on {addr:?} failed: {e}; trying again in {pause:?}");
+                        emit!(
+                            log::Level::Error,
+                            "accept on {addr:?} failed: {e}; trying again in {pause:?}"
+                        );
                     }
                 }
                 Accepted::Failed

@@ -1,6 +1,7 @@
 //! [`ShutdownHandle`]: stopping a running `serve_forever` from any thread.
 
 use crate::connections::Connections;
+use crate::report::emit;
 use crate::selector::Waker;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -125,7 +126,10 @@ impl ShutdownHandle {
         let control = &*self.control;
         control.requested.store(true, Ordering::Release);
         if let Err(e) = control.waker.wake() {
-            log::error!("cannot wake the server loop ({e}); it stops within its poll_interval");
+            emit!(
+                log::Level::Error,
+                "cannot wake the server loop ({e}); it stops within its poll_interval"
+            );
         }
         let state = control.state();
         let Some(loop_thread) = state.thread else {
@@ -147,7 +151,8 @@ impl ShutdownHandle {
         // before its stuck handler is dealt with. Only the loop's own thread is
         // stuck: handlers on other threads are left to `server_close`.
         let stuck = control.connections.close_on(loop_thread);
-        log::warn!(
+        emit!(
+            log::Level::Warn,
             "the loop of the server on {} is still busy {:?} after shutdown: shutting down \
              the {stuck} connection(s) it serves itself",
             control.server,

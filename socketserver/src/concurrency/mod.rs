@@ -18,6 +18,7 @@ pub use threading::Threading;
 
 use crate::connections::Connections;
 pub use crate::job::Job;
+use crate::report::emit;
 use crate::service::Service;
 use std::io;
 use std::time::Duration;
@@ -32,7 +33,8 @@ pub trait Concurrency: sealed::Sealed + Send + 'static {
     /// could not be started; it has been dropped, which closed its connection.
     fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()>;
 
-    /// Housekeeping on every turn of the server loop.
+    /// Housekeeping (such as reaping finished threads), on every turn of
+    /// `serve_forever` and at the start of every `handle_request`.
     fn service_actions(&mut self) {}
 
     /// Waits, as configured, for the requests this model started: up to
@@ -48,7 +50,8 @@ fn wait_for_connections(connections: &Connections, shutdown_timeout: Duration) {
         return;
     }
     let stuck = connections.close_all();
-    log::warn!(
+    emit!(
+        log::Level::Warn,
         "{stuck} connection(s) still open {shutdown_timeout:?} after the server began to close: \
          shutting them down"
     );

@@ -58,6 +58,15 @@ impl Threading {
         self
     }
 
+    /// How many handler threads this model holds a handle of: the running
+    /// ones, and those that ended since the last reaping (reaping happens on
+    /// every turn of the server loop, under `handle_request`, and whenever the
+    /// count has doubled). Always 0 with `daemon_threads` or without
+    /// `block_on_close`, which keep no handles.
+    pub fn threads(&self) -> usize {
+        self.threads.len()
+    }
+
     fn waits_on_close(&self) -> bool {
         self.block_on_close && !self.daemon_threads
     }
