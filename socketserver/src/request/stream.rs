@@ -382,9 +382,8 @@ impl<S: Stream> Write for WFile<'_, S> {
         if buf.len() >= BUFFER_SIZE {
             return self.io.write(buf);
         }
-        if output.capacity() == 0 {
-            output.reserve_exact(BUFFER_SIZE);
-        }
+        // Grows as needed (up to BUFFER_SIZE) rather than all at once: an
+        // idle connection that sent short replies keeps a short buffer.
         output.extend_from_slice(buf);
         Ok(buf.len())
     }

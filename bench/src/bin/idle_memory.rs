@@ -1,0 +1,68 @@
+//! Resident memory per idle connection of an echo server.
+//!
+//! ```text
+//! idle_memory N -- SERVER-COMMAND... ({addr} in it is replaced by the address)
+//! idle_memory 1000 -- target/release/examples/echo --addr {addr}
+//! ```
+//!
+//! Starts the server, reads its resident memory, opens `N` connections and
+//! makes one echo round trip on each (so every connection has been served and
+//! holds what a served connection holds), leaves them open and silent, reads
+//! the resident memory again once it is steady, and prints one JSON line:
+//! the server's memory before and after, and the difference per connection.
+
+use socketserver_bench::{ServerProcess, resident_kib};
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::Duration;
+
+fn main() -> io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (count, command) = match args.split_first() {
+        Some((count, rest)) if rest.first().map(String::as_str) == Some("--") => {
+            (count.parse::<usize>().map_err(io::Error::other)?, &rest[1..])
+        }
+        _ => {
+            eprintln!("usage: idle_memory N -- SERVER-COMMAND... (with {{addr}})");
+            std::process::exit(2);
+        }
+    };
+    let server = ServerProcess::start(command)?;
+    let before = steady_resident_kib(server.pid())?;
+    let mut connections = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut stream = TcpStream::connect(server.addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let message = format!("connection {i}\n");
+        stream.write_all(message.as_bytes())?;
+        let mut reply = vec![0; message.len()];
+        stream.read_exact(&mut reply)?;
+        if reply != message.as_bytes() {
+            return Err(io::Error::other(format!("wrong echo on connection {i}")));
+        }
+        connections.push(stream);
+    }
+    let after = steady_resident_kib(server.pid())?;
+    let per_connection = (after.saturating_sub(before)) as f64 / count as f64;
+    println!(
+        "{{\"server\":{:?},\"connections\":{count},\"rss_before_kib\":{before},\
+         \"rss_after_kib\":{after},\"kib_per_connection\":{per_connection:.1}}}",
+        command.join(" ")
+    );
+    Ok(())
+}
+
+/// The resident memory once two readings 200 ms apart agree (at most 5 s).
+fn steady_resident_kib(pid: u32) -> io::Result<u64> {
+    let mut last = resident_kib(pid)?;
+    for _ in 0..25 {
+        thread::sleep(Duration::from_millis(200));
+        let now = resident_kib(pid)?;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    Ok(last)
+}

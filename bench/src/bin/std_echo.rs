@@ -1,0 +1,28 @@
+//! The peer to beat: a plain `std` thread-per-connection TCP echo server, as
+//! anyone would write it without a library.
+//!
+//! `std_echo ADDR` (e.g. `std_echo 127.0.0.1:7100`).
+
+use std::io;
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+
+fn serve(stream: TcpStream) {
+    let _ = io::copy(&mut &stream, &mut &stream);
+}
+
+fn main() -> io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7100".to_owned());
+    let listener = TcpListener::bind(&addr)?;
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                thread::spawn(move || serve(stream));
+            }
+            Err(e) => eprintln!("accept: {e}"),
+        }
+    }
+    Ok(())
+}
