@@ -23,10 +23,10 @@
 //!     /// Each line a client sends comes back upper-cased.
 //!     #[handle]
 //!     fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
-//!         let mut line = String::new();
-//!         while req.rfile().read_line(&mut line)? > 0 {
-//!             req.wfile().write_all(line.to_uppercase().as_bytes())?;
-//!             line.clear();
+//!         // The buffered reader and writer of the connection, at once.
+//!         let (reader, mut writer) = req.split();
+//!         for line in reader.lines() {
+//!             writeln!(writer, "{}", line?.to_uppercase())?;
 //!         }
 //!         Ok(())
 //!     }
@@ -47,6 +47,19 @@
 //! stop.shutdown();
 //! serving.join().unwrap()?;
 //! # Ok::<(), io::Error>(())
+//! ```
+//!
+//! A program serves until it is told to stop; the usual way is a signal:
+//!
+//! ```no_run
+//! # use socketserver::{handle, server, StreamRequest};
+//! # use std::io;
+//! # #[server] struct Upper;
+//! # impl Upper { #[handle] fn handle(&self, _: &mut StreamRequest) -> io::Result<()> { Ok(()) } }
+//! fn main() -> io::Result<()> {
+//!     // Ctrl-C or SIGTERM stops it gracefully; a second one, at once.
+//!     Upper.bind("127.0.0.1:9999")?.shutdown_on_signals()?.serve_forever()
+//! }
 //! ```
 //!
 //! # The attributes
@@ -125,7 +138,14 @@
 //! # Robustness
 //!
 //! * An error returned by a handler, or a panic in it, is passed to
-//!   [`Service::handle_error`] (which logs it by default) and the server goes on.
+//!   [`Service::handle_error`] (which reports it by default, with the client's
+//!   address) and the server goes on.
+//! * Reports go through the [`log`] crate when the program installed a logger;
+//!   a program that installed none sees errors and warnings on standard error,
+//!   so a mistake is never silent. A handler's panic is reported once, with
+//!   where it happened (the standard panic message is not printed for it).
+//!   Clients that disconnect or time out are routine: `debug` records, e.g.
+//!   `env_logger::init()` with `RUST_LOG=socketserver=debug` to see them.
 //! * Accept errors never stop the loop: per-connection ones are skipped; running
 //!   out of file descriptors or memory is logged and retried after a pause.
 //! * [`ShutdownHandle::shutdown`] wakes the loop at once from any thread; closing
@@ -173,3 +193,8 @@ pub type TcpServer<S> = Server<Tcp, Synchronous, S>;
 
 /// A TCP server with a thread per connection (Python's `ThreadingTCPServer`).
 pub type ThreadingTcpServer<S> = Server<Tcp, Threading, S>;
+
+/// The code in `README.md`, compiled as doc tests so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
