@@ -57,7 +57,9 @@ impl ServerProcess {
                 return Err(io::Error::other(format!("{program} exited: {status}")));
             }
             if Instant::now() > deadline {
-                return Err(io::Error::other(format!("{program} never listened on {addr}")));
+                return Err(io::Error::other(format!(
+                    "{program} never listened on {addr}"
+                )));
             }
             thread::sleep(Duration::from_millis(10));
         }

@@ -20,9 +20,10 @@ use std::time::Duration;
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (count, command) = match args.split_first() {
-        Some((count, rest)) if rest.first().map(String::as_str) == Some("--") => {
-            (count.parse::<usize>().map_err(io::Error::other)?, &rest[1..])
-        }
+        Some((count, rest)) if rest.first().map(String::as_str) == Some("--") => (
+            count.parse::<usize>().map_err(io::Error::other)?,
+            &rest[1..],
+        ),
         _ => {
             eprintln!("usage: idle_memory N -- SERVER-COMMAND... (with {{addr}})");
             std::process::exit(2);
