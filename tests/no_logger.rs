@@ -7,23 +7,16 @@
 //! its standard error and its logger are its own.
 
 use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
-use socketserver_tests::{capture_logs, connect, logged, read_to_end, wait_until};
+use socketserver_tests::{
+    capture_logs, child_test, connect, is_child_test, logged, read_to_end, wait_until,
+};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::process::Command;
 use std::time::Duration;
-
-/// Set in the child's environment to the scenario it runs.
-const CHILD: &str = "SOCKETSERVER_TEST_NO_LOGGER_CHILD";
 
 /// Runs scenario `name` in a child; returns its standard output and error.
 fn run_child(name: &str) -> (String, String) {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, name)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap();
+    let output = child_test(name).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
@@ -122,16 +115,18 @@ fn with_a_logger_errors_and_panics_go_to_the_logger_alone() {
 
 /// The child of the first test; does nothing unless run as that child.
 #[test]
+#[ignore = "a scenario, run in a child process by another test"]
 fn scenario_without_a_logger() {
-    if std::env::var(CHILD).as_deref() == Ok("scenario_without_a_logger") {
+    if is_child_test("scenario_without_a_logger") {
         scenario();
     }
 }
 
 /// The child of the second test; checks the logger got what stderr did not.
 #[test]
+#[ignore = "a scenario, run in a child process by another test"]
 fn scenario_with_a_logger() {
-    if std::env::var(CHILD).as_deref() != Ok("scenario_with_a_logger") {
+    if !is_child_test("scenario_with_a_logger") {
         return;
     }
     capture_logs();

@@ -7,16 +7,15 @@
 //! happens.
 
 use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
-use socketserver_tests::{BOUND, connect};
+use socketserver_tests::{BOUND, child_test, connect, is_child_test};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Set in the child's environment to the scenario it runs.
-const CHILD: &str = "SOCKETSERVER_TEST_SIGNALS_CHILD";
 const SIGTERM: i32 = 15;
 /// The children's `shutdown_timeout`.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(500);
@@ -25,15 +24,16 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(500);
 struct Scenario {
     child: Child,
     lines: Receiver<String>,
+    /// The child's standard error, for failure messages.
+    stderr: Arc<Mutex<String>>,
 }
 
 impl Scenario {
     fn start(name: &str) -> Scenario {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", name, "--nocapture", "--test-threads=1"])
-            .env(CHILD, name)
+        let mut child = child_test(name)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
@@ -43,7 +43,24 @@ impl Scenario {
                 let _ = send.send(line);
             }
         });
-        Scenario { child, lines }
+        let mut stderr_pipe = child.stderr.take().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let collected = Arc::clone(&stderr);
+        thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr_pipe.read_to_string(&mut text);
+            collected.lock().unwrap().push_str(&text);
+        });
+        Scenario {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// What the child wrote on standard error so far (all of it once it exited).
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     /// Waits for a line of the child's output containing `needle`; returns
@@ -52,10 +69,12 @@ impl Scenario {
         let deadline = Instant::now() + BOUND;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|e| panic!("no line with {needle:?} from the child: {e}"));
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|e| {
+                panic!(
+                    "no line with {needle:?} from the child ({e}); its stderr:\n{}",
+                    self.stderr()
+                )
+            });
             if let Some((_, rest)) = line.split_once(needle) {
                 return rest.trim().to_owned();
             }
@@ -78,7 +97,11 @@ impl Scenario {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the child did not exit");
+            assert!(
+                Instant::now() < deadline,
+                "the child did not exit; its stderr:\n{}",
+                self.stderr()
+            );
             thread::sleep(Duration::from_millis(5));
         }
     }
@@ -103,7 +126,7 @@ fn sigterm_stops_the_server_gracefully_with_an_idle_client() {
     scenario.signal("TERM");
     let status = scenario.wait();
     let took = asked.elapsed();
-    assert!(status.success(), "{status}");
+    assert!(status.success(), "{status}; stderr:\n{}", scenario.stderr());
     scenario.wait_for("closed");
     // `shutdown_timeout` after the signal, the idle connection was shut down.
     assert!(took < SHUTDOWN_TIMEOUT + Duration::from_secs(8), "{took:?}");
@@ -133,10 +156,6 @@ fn a_dropped_server_gives_the_signals_back() {
     assert_eq!(scenario.wait().signal(), Some(SIGTERM));
 }
 
-fn is_child(name: &str) -> bool {
-    std::env::var(CHILD).as_deref() == Ok(name)
-}
-
 /// Echoes one byte, then waits for the client's end of input.
 fn echo_then_wait(req: &mut StreamRequest) -> std::io::Result<()> {
     let mut byte = [0];
@@ -146,8 +165,9 @@ fn echo_then_wait(req: &mut StreamRequest) -> std::io::Result<()> {
 }
 
 #[test]
+#[ignore = "a scenario, run in a child process by another test"]
 fn serve_until_signalled() {
-    if !is_child("serve_until_signalled") {
+    if !is_child_test("serve_until_signalled") {
         return;
     }
     let mut server = ThreadingTcpServer::builder(handler_fn(echo_then_wait))
@@ -162,8 +182,9 @@ fn serve_until_signalled() {
 }
 
 #[test]
+#[ignore = "a scenario, run in a child process by another test"]
 fn serve_a_stuck_handler() {
-    if !is_child("serve_a_stuck_handler") {
+    if !is_child_test("serve_a_stuck_handler") {
         return;
     }
     let stuck = handler_fn(|req: &mut StreamRequest| {
@@ -188,8 +209,9 @@ fn serve_a_stuck_handler() {
 }
 
 #[test]
+#[ignore = "a scenario, run in a child process by another test"]
 fn drop_the_server() {
-    if !is_child("drop_the_server") {
+    if !is_child_test("drop_the_server") {
         return;
     }
     let mut server = ThreadingTcpServer::bind("127.0.0.1:0", handler_fn(echo_then_wait)).unwrap();

@@ -139,6 +139,8 @@ fn threads_are_reaped_under_handle_request() {
         // The handler has closed the connection; its thread ends right after.
         wait_until("the request is done", || server.open_requests() == 0);
     }
+    // Each `handle_request` reaps the threads that ended before it: those of
+    // the earlier requests, but for one that may not quite have ended yet.
     let kept = server.concurrency().threads();
-    assert!(kept < 10, "{kept} thread handles kept after 10 requests");
+    assert!(kept < 5, "{kept} thread handles kept after 10 requests");
 }

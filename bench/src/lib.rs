@@ -5,11 +5,12 @@
 //! them and the latest figures.
 
 use std::fs;
-use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The resident memory of process `pid`, in KiB (`VmRSS` in `/proc/<pid>/status`).
 pub fn resident_kib(pid: u32) -> io::Result<u64> {
@@ -21,13 +22,6 @@ pub fn resident_kib(pid: u32) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other(format!("no VmRSS in /proc/{pid}/status")))
 }
 
-/// A free port of 127.0.0.1, for a server that takes its address on the
-/// command line (it could be taken by another program before the server
-/// binds it; the server's start then fails and says so).
-pub fn free_loopback_addr() -> io::Result<SocketAddr> {
-    TcpListener::bind("127.0.0.1:0")?.local_addr()
-}
-
 /// A server under measurement: a child process, killed and reaped when dropped.
 pub struct ServerProcess {
     child: Child,
@@ -36,33 +30,45 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Runs `command` (its arguments' `{addr}` replaced by a free loopback
-    /// address) and waits, up to 30 s, until it accepts connections.
+    /// Runs `command`, with `{addr}` in its arguments replaced by
+    /// `127.0.0.1:0`, and waits (up to 30 s) for the line `listening on ADDR`
+    /// that the server writes on standard error once it accepts connections
+    /// (the examples log it; the peers print it).
     pub fn start(command: &[String]) -> io::Result<ServerProcess> {
         let (program, args) = command
             .split_first()
             .ok_or_else(|| io::Error::other("no server command given"))?;
-        let addr = free_loopback_addr()?;
-        let args = args.iter().map(|a| a.replace("{addr}", &addr.to_string()));
-        let child = Command::new(program)
+        let args = args.iter().map(|a| a.replace("{addr}", "127.0.0.1:0"));
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot run {program}: {e}")))?;
-        let mut server = ServerProcess { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            if let Some(status) = server.child.try_wait()? {
-                return Err(io::Error::other(format!("{program} exited: {status}")));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (send, listening) = mpsc::channel();
+        thread::spawn(move || {
+            // Reads to the end, so that the server never blocks on a full pipe.
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some((_, addr)) = line.split_once("listening on ") {
+                    let _ = send.send(addr.trim().to_owned());
+                }
             }
-            if Instant::now() > deadline {
-                return Err(io::Error::other(format!(
-                    "{program} never listened on {addr}"
-                )));
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        });
+        let mut server = ServerProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let addr = listening
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|_| match server.child.try_wait() {
+                Ok(Some(status)) => io::Error::other(format!("{program} exited: {status}")),
+                _ => io::Error::other(format!("{program} never said `listening on ADDR`")),
+            })?;
+        server.addr = addr
+            .parse()
+            .map_err(|e| io::Error::other(format!("{program} listens on {addr:?}: {e}")))?;
         Ok(server)
     }
 

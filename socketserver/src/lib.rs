@@ -143,7 +143,8 @@
 //! * Reports go through the [`log`] crate when the program installed a logger;
 //!   a program that installed none sees errors and warnings on standard error,
 //!   so a mistake is never silent. A handler's panic is reported once, with
-//!   where it happened (the standard panic message is not printed for it).
+//!   where it happened: the panic hook is not called for it (see
+//!   [`Service::handle_error`] to forward it to a crash reporter).
 //!   Clients that disconnect or time out are routine: `debug` records, e.g.
 //!   `env_logger::init()` with `RUST_LOG=socketserver=debug` to see them.
 //! * Accept errors never stop the loop: per-connection ones are skipped; running

@@ -6,12 +6,16 @@
 //! it on its own, without the client's address, and the server would report it
 //! a second time; a hook of ours (chained to the one it replaces) keeps the
 //! panic's location and backtrace for the report instead, for panics inside
-//! [`catch_panic`] only.
+//! [`catch_panic`] only. The hook that was installed before ours is not
+//! called for those: `handle_error` is the place to see them (the crate docs
+//! say so). Under `panic = "abort"` nothing is caught, and every panic goes
+//! to the previous hook.
 
 use std::any::Any;
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::io::{self, Write};
 use std::panic::{self, UnwindSafe};
 use std::sync::Once;
 
@@ -30,7 +34,9 @@ pub(crate) fn write(level: log::Level, target: &str, message: fmt::Arguments<'_>
     // until a logger sets it: i.e. in a program that installed none.
     if log::max_level() == log::LevelFilter::Off {
         if level <= log::Level::Warn {
-            eprintln!("[{level} {target}] {message}");
+            // Not `eprintln!`, which panics when standard error is gone (a
+            // closed pipe): a report must never bring the server down.
+            let _ = writeln!(io::stderr().lock(), "[{level} {target}] {message}");
         }
         return;
     }
@@ -70,8 +76,10 @@ pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Pa
     let outer = CATCHING.replace(true);
     let result = panic::catch_unwind(f);
     CATCHING.set(outer);
+    // Also what a panic caught inside `f` (by `f` itself) left behind.
+    let caught = CAUGHT.take();
     result.map_err(|payload| {
-        let (location, backtrace) = CAUGHT.take().unzip();
+        let (location, backtrace) = caught.unzip();
         Panic {
             message: panic_message(&*payload),
             location: location.flatten(),
@@ -87,12 +95,19 @@ fn install_hook() {
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if CATCHING.get() {
-                let location = info.location().map(ToString::to_string);
-                CAUGHT.set(Some((location, Backtrace::capture())));
-            } else {
+            // Under `panic = "abort"` nothing is caught: the process ends
+            // here, so the panic must be printed as usual.
+            if !(cfg!(panic = "unwind") && CATCHING.get()) {
+                return previous(info);
+            }
+            // One already kept: a panic while unwinding from it (which
+            // aborts), or one the handler caught itself. Print this one as
+            // usual too, and keep it: it is the one that may reach us.
+            if CAUGHT.with_borrow(Option::is_some) {
                 previous(info);
             }
+            let location = info.location().map(ToString::to_string);
+            CAUGHT.set(Some((location, Backtrace::capture())));
         }));
     });
 }

@@ -176,8 +176,13 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
     /// `serve_forever` returns, and closing the server then waits for the
     /// requests still open, shutting down those still open `shutdown_timeout`
     /// later. A second signal ends the process at once, as the signal does by
-    /// default. When the server is dropped, the signals act as they did before
-    /// (as long as no other server still asks for them).
+    /// default. Once the server is dropped (and no other server of the process
+    /// asks for them), the signals end the process again as by default.
+    ///
+    /// Only [`serve_forever`](Server::serve_forever) is stopped: a loop of
+    /// your own around [`handle_request`](Server::handle_request) is not told,
+    /// and only the second signal ends it. A SIGINT the process was started
+    /// with ignored (`nohup`, a background job) is caught all the same.
     ///
     /// ```no_run
     /// use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
@@ -198,8 +203,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
     /// When the signal handlers or their thread cannot be set up.
     pub fn shutdown_on_signals(&mut self) -> io::Result<&mut Self> {
         if self.signals.is_none() {
-            let server = format!("{:?}", self.transport.local_addr());
-            self.signals = Some(Registration::new(self.shutdown_handle(), server)?);
+            self.signals = Some(Registration::new(self.shutdown_handle())?);
         }
         Ok(self)
     }

@@ -78,7 +78,13 @@ pub trait Service: Send + Sync + 'static {
 
     /// Called with every error returned by (and every panic in) the steps of
     /// serving a request. The default logs it with the client's address through
-    /// the [`log`] crate ([`log_request_error`](crate::log_request_error)).
+    /// the [`log`] crate, or on standard error in a program without a logger
+    /// ([`log_request_error`](crate::log_request_error)).
+    ///
+    /// The panics passed here are not shown to the panic hook that was
+    /// installed before the server caught its first one (the standard hook
+    /// would print them a second time, without the client): forward them from
+    /// here to a crash reporter, with [`RequestError::backtrace`].
     fn handle_error(
         &self,
         client_address: &<Self::Request as Request>::Addr,

@@ -164,6 +164,11 @@ impl ShutdownHandle {
             .unwrap_or_else(PoisonError::into_inner);
     }
 
+    /// The server's address, as its log messages name it.
+    pub(crate) fn server(&self) -> &str {
+        &self.control.server
+    }
+
     /// Whether `serve_forever` is running.
     pub fn is_serving(&self) -> bool {
         self.control.state().thread.is_some()

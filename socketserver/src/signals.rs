@@ -40,10 +40,10 @@ struct Handlers {
 #[derive(Default)]
 struct Servers {
     next_id: u64,
-    registered: Vec<(u64, ShutdownHandle, String)>,
+    registered: Vec<(u64, ShutdownHandle)>,
 }
 
-static HANDLERS: OnceLock<io::Result<Handlers>> = OnceLock::new();
+static HANDLERS: OnceLock<Handlers> = OnceLock::new();
 
 impl Handlers {
     fn install() -> io::Result<Handlers> {
@@ -69,22 +69,31 @@ impl Handlers {
     }
 }
 
+/// The handlers, installed on first use. A failure is not kept: the next call
+/// tries again (registering the default actions twice is harmless).
 fn handlers() -> io::Result<&'static Handlers> {
-    HANDLERS
-        .get_or_init(Handlers::install)
-        .as_ref()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot handle SIGINT and SIGTERM: {e}")))
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    if let Some(handlers) = HANDLERS.get() {
+        return Ok(handlers);
+    }
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(handlers) = HANDLERS.get() {
+        return Ok(handlers);
+    }
+    let handlers = Handlers::install()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot handle SIGINT and SIGTERM: {e}")))?;
+    Ok(HANDLERS.get_or_init(|| handlers))
 }
 
 impl Registration {
     /// From now on SIGINT and SIGTERM stop the server `stop` belongs to
-    /// (`server` names it in the log) instead of killing the process.
-    pub(crate) fn new(stop: ShutdownHandle, server: String) -> io::Result<Registration> {
+    /// instead of killing the process.
+    pub(crate) fn new(stop: ShutdownHandle) -> io::Result<Registration> {
         let handlers = handlers()?;
         let mut servers = handlers.servers();
         let id = servers.next_id;
         servers.next_id += 1;
-        servers.registered.push((id, stop, server));
+        servers.registered.push((id, stop));
         handlers.armed.store(false, Ordering::SeqCst);
         Ok(Registration { id })
     }
@@ -92,11 +101,11 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let Some(Ok(handlers)) = HANDLERS.get() else {
+        let Some(handlers) = HANDLERS.get() else {
             return;
         };
         let mut servers = handlers.servers();
-        servers.registered.retain(|(id, ..)| *id != self.id);
+        servers.registered.retain(|(id, _)| *id != self.id);
         if servers.registered.is_empty() {
             handlers.armed.store(true, Ordering::SeqCst);
         }
@@ -106,7 +115,7 @@ impl Drop for Registration {
 /// The thread that acts on the signals: stops every registered server.
 fn listen(mut signals: Signals) {
     for signal in signals.forever() {
-        let Some(Ok(handlers)) = HANDLERS.get() else {
+        let Some(handlers) = HANDLERS.get() else {
             continue; // still being installed: the default action was armed
         };
         let servers = {
@@ -120,10 +129,11 @@ fn listen(mut signals: Signals) {
             let _ = emulate_default_handler(signal);
             process::exit(128 + signal);
         }
-        for (_, stop, server) in servers {
+        for (_, stop) in servers {
             log::info!(
-                "{}: stopping the server on {server} (send it again to exit at once)",
-                name(signal)
+                "{}: stopping the server on {} (send it again to exit at once)",
+                name(signal),
+                stop.server()
             );
             // `shutdown` returns once the loop has stopped, which can take up
             // to `shutdown_timeout`: one thread each, so they stop together.

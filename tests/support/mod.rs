@@ -10,6 +10,7 @@ use socketserver::{
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
 use std::sync::{Mutex, Once};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -129,6 +130,33 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Set in the environment of a child made by [`child_test`]: the name of the
+/// test it is to run.
+pub const CHILD_TEST: &str = "SOCKETSERVER_CHILD_TEST";
+
+/// This test binary run again, to run test `name` alone in a process of its
+/// own: a scenario marked `#[ignore]` that does nothing unless
+/// [`is_child_test`] says it runs as that child.
+pub fn child_test(name: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary's path"));
+    command
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_TEST, name)
+        .env_remove("RUST_BACKTRACE");
+    command
+}
+
+/// Whether this process is the child [`child_test`] made to run `name`.
+pub fn is_child_test(name: &str) -> bool {
+    std::env::var(CHILD_TEST).as_deref() == Ok(name)
 }
 
 /// How many file descriptors this process has open.

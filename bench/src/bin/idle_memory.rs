@@ -1,7 +1,8 @@
 //! Resident memory per idle connection of an echo server.
 //!
 //! ```text
-//! idle_memory N -- SERVER-COMMAND... ({addr} in it is replaced by the address)
+//! idle_memory N -- SERVER-COMMAND...   ({addr} in it becomes 127.0.0.1:0;
+//!                                       the server must say `listening on ADDR`)
 //! idle_memory 1000 -- target/release/examples/echo --addr {addr}
 //! ```
 //!
@@ -20,10 +21,13 @@ use std::time::Duration;
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (count, command) = match args.split_first() {
-        Some((count, rest)) if rest.first().map(String::as_str) == Some("--") => (
-            count.parse::<usize>().map_err(io::Error::other)?,
-            &rest[1..],
-        ),
+        Some((count, rest)) if rest.first().map(String::as_str) == Some("--") => {
+            let count = count.parse::<usize>().map_err(io::Error::other)?;
+            if count == 0 {
+                return Err(io::Error::other("N must be at least 1"));
+            }
+            (count, &rest[1..])
+        }
         _ => {
             eprintln!("usage: idle_memory N -- SERVER-COMMAND... (with {{addr}})");
             std::process::exit(2);

@@ -1,7 +1,8 @@
 //! The peer to beat: a plain `std` thread-per-connection TCP echo server, as
 //! anyone would write it without a library.
 //!
-//! `std_echo ADDR` (e.g. `std_echo 127.0.0.1:7100`).
+//! `std_echo ADDR` (e.g. `std_echo 127.0.0.1:7100`, or port 0 for a free one);
+//! says `listening on ADDR` on standard error once it accepts connections.
 
 use std::io;
 use std::net::{TcpListener, TcpStream};
@@ -16,6 +17,7 @@ fn main() -> io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:7100".to_owned());
     let listener = TcpListener::bind(&addr)?;
+    eprintln!("listening on {}", listener.local_addr()?);
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {

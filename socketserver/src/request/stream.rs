@@ -198,8 +198,9 @@ impl<S: Stream> StreamRequest<S> {
     ///
     /// The two share the request's buffers: nothing read ahead is lost, and what
     /// is written is still sent before the reader waits for input. They cannot
-    /// be sent to other threads; for a full-duplex exchange on two threads, use
-    /// [`stream`](StreamRequest::stream).
+    /// be sent to other threads (nor can `&StreamRequest`: the request is not
+    /// `Sync`); for a full-duplex exchange on two threads, take
+    /// [`stream`](StreamRequest::stream) first and share that.
     pub fn split(&mut self) -> (RFile<'_, S>, WFile<'_, S>) {
         let reader = RFile {
             io: &self.io,
