@@ -1,484 +1,555 @@
-//! Parsing `#[server(key = value, ...)]` into a typed [`Config`]: one setter per
-//! key, which checks the value's type and range and refuses a second setting.
-//! What depends on several keys at once is checked in `valid.rs`.
+//! Parsing `#[server(key = value, ...)]` into a [`Config`]: each key is looked
+//! up in the key table (`table.rs`), its value checked against the kind and
+//! range the table gives, and a second setting of a key refused. What depends
+//! on several keys at once is checked in `valid.rs`.
 
-pub(crate) use crate::diag::{Errors, join, list};
+use crate::diag::{Errors, list};
 use crate::suggest::did_you_mean;
-use proc_macro2::{Span, TokenStream};
-use syn::parse::Parser;
-use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit, meta::ParseNestedMeta};
+use crate::table::{
+    Choice, Concurrency, KEYS, Key, PYTHON_ONLY, Transport, UNIT_SPELLINGS, UNITS, Value,
+};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::{Expr, ExprLit, Lit, Token};
 
-/// Every key `#[server]` knows, in the order the documentation lists them.
-pub(crate) const KEYS: &[&str] = &[
-    "transport",
-    "concurrency",
-    "backlog",
-    "reuse_address",
-    "reuse_port",
-    "nodelay",
-    "timeout",
-    "poll_interval",
-    "shutdown_timeout",
-    "workers",
-    "queue",
-    "max_children",
-    "max_connections",
-    "daemon_threads",
-    "block_on_close",
-    "max_packet_size",
-];
+/// A value as checked against its key's kind and range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parsed {
+    Transport(Transport),
+    Concurrency(Concurrency),
+    Bool(bool),
+    Int(u64),
+    /// A duration, in nanoseconds.
+    Nanos(u64),
+}
 
-/// A value as written, with where it was written.
+/// One key set to a good value, with where it was written.
 #[derive(Clone, Debug)]
-pub(crate) struct Setting<T> {
-    pub(crate) value: T,
+pub(crate) struct Setting {
+    pub(crate) key: &'static Key,
+    pub(crate) value: Parsed,
     /// The key's token, for errors about the key itself.
-    pub(crate) key: Span,
+    pub(crate) key_span: Span,
     /// The value's token, for errors about the value.
     pub(crate) span: Span,
 }
 
-/// `transport = "..."`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Transport {
-    Tcp,
-    Udp,
-    Unix,
-    UnixDatagram,
-}
-
-impl Transport {
-    pub(crate) const NAMES: &[&str] = &["tcp", "udp", "unix", "unix_datagram"];
-
-    fn from_name(name: &str) -> Option<Transport> {
-        Some(match name {
-            "tcp" => Transport::Tcp,
-            "udp" => Transport::Udp,
-            "unix" => Transport::Unix,
-            "unix_datagram" => Transport::UnixDatagram,
-            _ => return None,
-        })
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-            Transport::Unix => "unix",
-            Transport::UnixDatagram => "unix_datagram",
-        }
-    }
-}
-
-/// `concurrency = "..."`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Concurrency {
-    Sync,
-    Threading,
-    Forking,
-    Pool,
-    Event,
-}
-
-impl Concurrency {
-    pub(crate) const NAMES: &[&str] = &["sync", "threading", "forking", "pool", "event"];
-
-    fn from_name(name: &str) -> Option<Concurrency> {
-        Some(match name {
-            "sync" => Concurrency::Sync,
-            "threading" => Concurrency::Threading,
-            "forking" => Concurrency::Forking,
-            "pool" => Concurrency::Pool,
-            "event" => Concurrency::Event,
-            _ => return None,
-        })
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Concurrency::Sync => "sync",
-            Concurrency::Threading => "threading",
-            Concurrency::Forking => "forking",
-            Concurrency::Pool => "pool",
-            Concurrency::Event => "event",
-        }
-    }
-}
-
-/// The keys of one `#[server(...)]`, each as written (or absent).
+/// The keys of one `#[server(...)]`, as written.
 #[derive(Debug, Default)]
 pub(crate) struct Config {
-    pub(crate) transport: Option<Setting<Transport>>,
-    pub(crate) concurrency: Option<Setting<Concurrency>>,
-    pub(crate) backlog: Option<Setting<i32>>,
-    pub(crate) reuse_address: Option<Setting<bool>>,
-    pub(crate) reuse_port: Option<Setting<bool>>,
-    pub(crate) nodelay: Option<Setting<bool>>,
-    /// Durations in nanoseconds.
-    pub(crate) timeout: Option<Setting<u64>>,
-    pub(crate) poll_interval: Option<Setting<u64>>,
-    pub(crate) shutdown_timeout: Option<Setting<u64>>,
-    pub(crate) workers: Option<Setting<u64>>,
-    pub(crate) queue: Option<Setting<u64>>,
-    pub(crate) max_children: Option<Setting<u64>>,
-    pub(crate) max_connections: Option<Setting<u64>>,
-    pub(crate) daemon_threads: Option<Setting<bool>>,
-    pub(crate) block_on_close: Option<Setting<bool>>,
-    pub(crate) max_packet_size: Option<Setting<u64>>,
+    /// The keys set to a good value, in the order written.
+    pub(crate) settings: Vec<Setting>,
     /// Every known key written, with its span, whether or not its value was
     /// good: whether an option applies is judged even when its value is wrong,
     /// so that fixing one error does not reveal another.
-    pub(crate) written: Vec<(&'static str, Span)>,
+    pub(crate) written: Vec<(&'static Key, Span)>,
 }
 
-/// Parses the arguments of `#[server(...)]`; every key error lands in `errors`.
+impl Config {
+    /// The setting of key `name`, if it was set to a good value.
+    pub(crate) fn get(&self, name: &str) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.key.name == name)
+    }
+
+    /// The transport written, with the span of its value.
+    pub(crate) fn transport(&self) -> Option<(Transport, Span)> {
+        self.settings.iter().find_map(|s| match s.value {
+            Parsed::Transport(t) => Some((t, s.span)),
+            _ => None,
+        })
+    }
+
+    /// The concurrency model written, with the span of its value.
+    pub(crate) fn concurrency(&self) -> Option<(Concurrency, Span)> {
+        self.settings.iter().find_map(|s| match s.value {
+            Parsed::Concurrency(c) => Some((c, s.span)),
+            _ => None,
+        })
+    }
+}
+
+/// Parses the arguments of `#[server(...)]`; every error lands in `errors`.
 pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Config {
     let mut config = Config::default();
-    let parser = syn::meta::parser(|meta| {
-        if let Err(e) = config.set(&meta) {
-            errors.push(e);
-            // Skip the rest of this `key = value` (or `key(...)`) so that the
-            // next key is still read.
-            if meta.input.peek(syn::Token![=]) {
-                let _ = meta.value().and_then(|v| v.parse::<Expr>());
-            } else if meta.input.peek(syn::token::Paren) {
-                let _ = meta.input.parse::<proc_macro2::TokenTree>();
+    let parser = |input: ParseStream<'_>| {
+        while !input.is_empty() {
+            entry(input, &mut config, errors);
+            // After an entry: a comma, or the end.
+            if input.is_empty() {
+                break;
+            }
+            if input.parse::<Token![,]>().is_err() {
+                let span = input.span();
+                errors.add(span, MALFORMED);
+                skip_to_comma(input);
             }
         }
         Ok(())
-    });
+    };
     if let Err(e) = parser.parse2(args) {
-        errors.add(
-            e.span(),
-            "expected `key = value` settings separated by commas, e.g. \
-             `#[server(transport = \"tcp\", backlog = 128)]`",
-        );
+        errors.add(e.span(), MALFORMED);
     }
     config
 }
 
-impl Config {
-    fn set(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-        let Some(key) = meta.path.get_ident().map(ToString::to_string) else {
-            return Err(syn::Error::new_spanned(
-                &meta.path,
-                "a `#[server]` key is a single name, such as `backlog`",
-            ));
-        };
-        let key_span = meta.path.span();
-        if let Some(known) = KEYS.iter().find(|k| **k == key)
-            && !self.written.iter().any(|(k, _)| k == known)
-        {
-            self.written.push((known, key_span));
-        }
-        match key.as_str() {
-            "transport" => {
-                let value = choice(meta, &key, Transport::NAMES, Transport::from_name)?;
-                put(&mut self.transport, value, &key)
-            }
-            "concurrency" => {
-                let value = choice(meta, &key, Concurrency::NAMES, Concurrency::from_name)?;
-                put(&mut self.concurrency, value, &key)
-            }
-            "backlog" => {
-                let value = integer(meta, &key, 1, i32::MAX as u64)?;
-                let value = Setting {
-                    value: value.value as i32,
-                    key: value.key,
-                    span: value.span,
-                };
-                put(&mut self.backlog, value, &key)
-            }
-            "reuse_address" => put(&mut self.reuse_address, boolean(meta, &key)?, &key),
-            "reuse_port" => put(&mut self.reuse_port, boolean(meta, &key)?, &key),
-            "nodelay" => put(&mut self.nodelay, boolean(meta, &key)?, &key),
-            "daemon_threads" => put(&mut self.daemon_threads, boolean(meta, &key)?, &key),
-            "block_on_close" => put(&mut self.block_on_close, boolean(meta, &key)?, &key),
-            "timeout" => put(&mut self.timeout, duration(meta, &key)?, &key),
-            "poll_interval" => put(&mut self.poll_interval, duration(meta, &key)?, &key),
-            "shutdown_timeout" => put(&mut self.shutdown_timeout, duration(meta, &key)?, &key),
-            "workers" => put(&mut self.workers, integer(meta, &key, 1, 4096)?, &key),
-            "queue" => put(
-                &mut self.queue,
-                integer(meta, &key, 1, u32::MAX.into())?,
-                &key,
-            ),
-            "max_children" => put(
-                &mut self.max_children,
-                integer(meta, &key, 1, u32::MAX.into())?,
-                &key,
-            ),
-            "max_connections" => put(
-                &mut self.max_connections,
-                integer(meta, &key, 1, u32::MAX.into())?,
-                &key,
-            ),
-            "max_packet_size" => put(
-                &mut self.max_packet_size,
-                integer(meta, &key, 1, 65_507)?,
-                &key,
-            ),
-            _ => {
-                let hint = match did_you_mean(&key, KEYS) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("the keys are {}", list(KEYS)),
-                };
-                Err(syn::Error::new(
-                    key_span,
-                    format!("unknown key `{key}` in `#[server]`; {hint}"),
-                ))
-            }
+const MALFORMED: &str = "expected `key = value` settings separated by commas, e.g. \
+                         `#[server(transport = \"tcp\", backlog = 128)]`";
+
+/// Skips what is left of a malformed entry, up to (not past) the next comma.
+fn skip_to_comma(input: ParseStream<'_>) {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        if input.parse::<TokenTree>().is_err() {
+            break;
         }
     }
 }
 
-/// Records a setting, refusing a second one for the same key.
-fn put<T>(slot: &mut Option<Setting<T>>, value: Setting<T>, key: &str) -> syn::Result<()> {
-    if slot.is_some() {
-        return Err(syn::Error::new(
-            value.key,
-            format!("`{key}` is set more than once; keep one"),
-        ));
+/// One `key = value`.
+fn entry(input: ParseStream<'_>, config: &mut Config, errors: &mut Errors) {
+    if !input.peek(syn::Ident::peek_any) {
+        errors.add(input.span(), MALFORMED);
+        skip_to_comma(input);
+        return;
     }
-    *slot = Some(value);
-    Ok(())
-}
-
-/// What a key takes, to say so when it gets something else.
-#[derive(Clone, Copy)]
-enum Kind {
-    String,
-    Number,
-    Bool,
-    Duration,
-}
-
-impl Kind {
-    fn describe(self) -> &'static str {
-        match self {
-            Kind::String => "a string",
-            Kind::Number => "a whole number",
-            Kind::Bool => "`true` or `false`",
-            Kind::Duration => "a duration string",
+    let Ok(ident) = input.call(syn::Ident::parse_any) else {
+        skip_to_comma(input);
+        return;
+    };
+    if input.peek(Token![::]) {
+        let mut path = ident.to_token_stream();
+        while !input.is_empty() && !input.peek(Token![=]) && !input.peek(Token![,]) {
+            match input.parse::<TokenTree>() {
+                Ok(tree) => path.extend([tree]),
+                Err(_) => break,
+            }
         }
+        errors.add_spanned(
+            path,
+            "a `#[server]` key is a single name, such as `backlog`",
+        );
+        skip_to_comma(input);
+        return;
     }
-}
+    let name = ident.unraw().to_string();
+    let key_span = ident.span();
+    let known = KEYS.iter().find(|k| k.name == name);
+    let python = KEYS
+        .iter()
+        .find(|k| k.python.is_some_and(|p| p == name && p != k.name));
 
-/// The literal after `key =` (a negative number is read as its literal, and
-/// refused by the range check), or an error that says how to write the key.
-fn literal(
-    meta: &ParseNestedMeta<'_>,
-    key: &str,
-    kind: Kind,
-    example: &str,
-) -> syn::Result<(Lit, Span, bool)> {
-    let key_span = meta.path.span();
-    if !meta.input.peek(syn::Token![=]) {
-        return Err(syn::Error::new(
+    // The `=`: a `:` (as in a struct literal) is taken for one, once said.
+    let separator = if input.peek(Token![=]) {
+        input.parse::<Token![=]>().map(|_| None)
+    } else if input.peek(Token![:]) && !input.peek(Token![::]) {
+        input.parse::<Token![:]>().map(|colon| Some(colon.span))
+    } else {
+        let key = known.or(python);
+        let example = key.map_or("…", |k| k.example);
+        let written = key.map_or(name.as_str(), |k| k.name);
+        errors.add(
             key_span,
-            format!("`{key}` needs a value after `=`: `{key} = {example}`"),
-        ));
-    }
-    let expr: Expr = meta.value()?.parse()?;
-    if let (Kind::String, Expr::Path(path)) = (kind, &expr)
-        && let Some(ident) = path.path.get_ident()
-    {
-        return Err(syn::Error::new_spanned(
-            &expr,
-            format!("`{key}` takes a string: write `{key} = \"{ident}\"`"),
-        ));
-    }
-    match expr {
-        Expr::Lit(ExprLit { lit, .. }) => {
-            let span = lit.span();
-            Ok((lit, span, false))
+            format!("`{written}` needs a value after `=`: `{written} = {example}`"),
+        );
+        if input.peek(syn::token::Paren) {
+            let _ = input.parse::<TokenTree>();
         }
+        skip_to_comma(input);
+        return;
+    };
+    let colon = match separator {
+        Ok(colon) => colon,
+        Err(e) => {
+            errors.push(e);
+            skip_to_comma(input);
+            return;
+        }
+    };
+    let value: Expr = match input.parse() {
+        Ok(value) => value,
+        Err(_) => {
+            errors.add(
+                input.span(),
+                format!("`{name}` needs a value after `=`, e.g. `{name} = …`"),
+            );
+            skip_to_comma(input);
+            return;
+        }
+    };
+    let written_value = value.to_token_stream().to_string();
+
+    let key = match (known, python) {
+        (Some(key), _) => key,
+        (None, Some(key)) => {
+            // Python's name: said once, then read as ours, so that its value
+            // is checked like any other.
+            errors.add(
+                key_span,
+                format!(
+                    "`{name}` is Python's name; here the key is `{}`: write `{} = {written_value}`",
+                    key.name, key.name
+                ),
+            );
+            key
+        }
+        (None, None) => {
+            errors.add(key_span, unknown_key(&name));
+            return;
+        }
+    };
+    if let Some(colon) = colon {
+        errors.add(
+            colon,
+            format!(
+                "`#[server]` keys are set with `=`: write `{} = {written_value}`",
+                key.name
+            ),
+        );
+    }
+    if !config.written.iter().any(|(k, _)| k.name == key.name) {
+        config.written.push((key, key_span));
+    }
+    match check_value(key, &value) {
+        Ok(Some((parsed, span))) => {
+            if config.get(key.name).is_some() {
+                errors.add(
+                    key_span,
+                    format!("`{}` is set more than once; keep one", key.name),
+                );
+            } else {
+                config.settings.push(Setting {
+                    key,
+                    value: parsed,
+                    key_span,
+                    span,
+                });
+            }
+        }
+        // The compiler has reported the value already.
+        Ok(None) => {}
+        Err(e) => errors.push(e),
+    }
+}
+
+/// Unknown key `name`: a near miss, a name of Python's, or the list of keys.
+fn unknown_key(name: &str) -> String {
+    if let Some((_, answer)) = PYTHON_ONLY.iter().find(|(python, _)| *python == name) {
+        return format!("`{name}` is Python's, not a key of `#[server]`: {answer}");
+    }
+    let names: Vec<_> = KEYS.iter().map(|k| k.name).collect();
+    let hint = match did_you_mean(name, &names) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!("the keys are {}", list(&names)),
+    };
+    format!("unknown key `{name}` in `#[server]`; {hint}")
+}
+
+/// The value of `key`, checked against the table; `Ok(None)` where the
+/// compiler has already refused the token (`'tcp'`) and the value is left out.
+fn check_value(key: &'static Key, value: &Expr) -> syn::Result<Option<(Parsed, Span)>> {
+    let name = key.name;
+    let example = key.example;
+    let (lit, negative) = match value {
+        Expr::Lit(ExprLit { lit, .. }) => (lit, false),
         Expr::Unary(syn::ExprUnary {
             op: syn::UnOp::Neg(_),
-            expr: inner,
+            expr,
             ..
         }) if matches!(
-            &*inner,
+            &**expr,
             Expr::Lit(ExprLit {
-                lit: Lit::Int(_),
+                lit: Lit::Int(_) | Lit::Float(_),
                 ..
             })
         ) =>
         {
-            let span = inner.span();
-            match *inner {
-                Expr::Lit(ExprLit { lit, .. }) => Ok((lit, span, true)),
+            match &**expr {
+                Expr::Lit(ExprLit { lit, .. }) => (lit, true),
                 _ => unreachable!("matched above"),
             }
         }
-        other => Err(syn::Error::new_spanned(
-            other,
-            format!(
-                "`{key}` takes {} written out, e.g. `{key} = {example}`",
-                kind.describe()
-            ),
-        )),
-    }
+        Expr::Path(path) if path.path.get_ident().is_some() => {
+            let ident = path.path.get_ident().map(ToString::to_string);
+            let message = match (ident.as_deref(), key.value) {
+                (Some("None"), _) => format!(
+                    "`{name} = None`: there is no `None` here; leave `{name}` out to keep its \
+                     default ({})",
+                    key.default
+                ),
+                (Some(b @ ("True" | "False")), Value::Bool) => format!(
+                    "`{name}` takes `true` or `false`: write `{name} = {}`",
+                    b.to_lowercase()
+                ),
+                (Some(word), Value::Transport | Value::Concurrency) => {
+                    format!("`{name}` takes a string: write `{name} = \"{word}\"`")
+                }
+                _ => written_out(key),
+            };
+            return Err(syn::Error::new_spanned(value, message));
+        }
+        other => return Err(syn::Error::new_spanned(other, written_out(key))),
+    };
+    let span = lit.span();
+    let parsed = match key.value {
+        Value::Transport => {
+            let Some(text) = string_of(key, lit)? else {
+                return Ok(None);
+            };
+            Parsed::Transport(choice::<Transport>(&text, span)?)
+        }
+        Value::Concurrency => {
+            let Some(text) = string_of(key, lit)? else {
+                return Ok(None);
+            };
+            Parsed::Concurrency(choice::<Concurrency>(&text, span)?)
+        }
+        Value::Bool => match lit {
+            Lit::Bool(b) => Parsed::Bool(b.value),
+            Lit::Verbatim(_) => return Ok(None),
+            _ => {
+                return Err(syn::Error::new(
+                    span,
+                    format!("`{name}` takes `true` or `false`"),
+                ));
+            }
+        },
+        Value::Int { min, max } => {
+            let Lit::Int(int) = lit else {
+                if let Lit::Verbatim(_) = lit {
+                    return Ok(None);
+                }
+                return Err(syn::Error::new(
+                    span,
+                    format!("`{name}` takes a whole number, e.g. `{name} = {example}`"),
+                ));
+            };
+            match int.base10_parse::<u64>() {
+                Ok(v) if !negative && (min..=max).contains(&v) => Parsed::Int(v),
+                _ => {
+                    return Err(syn::Error::new(
+                        span,
+                        format!("`{name}` must be between {min} and {max}"),
+                    ));
+                }
+            }
+        }
+        Value::Duration => {
+            let number = match lit {
+                Lit::Int(i) => Some(i.base10_digits()),
+                Lit::Float(f) => Some(f.base10_digits()),
+                _ => None,
+            };
+            if let Some(number) = number {
+                let sign = if negative { "-" } else { "" };
+                return Err(syn::Error::new(
+                    span,
+                    format!(
+                        "`{name}` takes a duration string with a unit: for {sign}{number} \
+                         seconds, write `{name} = \"{sign}{number}s\"`"
+                    ),
+                ));
+            }
+            let Some(text) = string_of(key, lit)? else {
+                return Ok(None);
+            };
+            match parse_duration(&text) {
+                Ok(0) => {
+                    return Err(syn::Error::new(
+                        span,
+                        format!("`{name}` must be longer than zero"),
+                    ));
+                }
+                Ok(nanos) => Parsed::Nanos(nanos),
+                Err(why) => {
+                    return Err(syn::Error::new(
+                        span,
+                        format!("cannot read `{name}` as a duration: {why}"),
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Some((parsed, span)))
 }
 
-fn choice<T: Copy>(
-    meta: &ParseNestedMeta<'_>,
-    key: &str,
-    names: &[&str],
-    from_name: fn(&str) -> Option<T>,
-) -> syn::Result<Setting<T>> {
-    let example = format!("\"{}\"", names[0]);
-    let (lit, span, _) = literal(meta, key, Kind::String, &example)?;
-    let Lit::Str(text) = lit else {
-        return Err(syn::Error::new(
-            span,
-            format!("`{key}` takes a string: one of {}", list(names)),
-        ));
-    };
-    let name = text.value();
-    match from_name(&name) {
-        Some(value) => Ok(Setting {
-            value,
-            key: meta.path.span(),
-            span,
-        }),
-        None => {
-            let hint = match did_you_mean(&name, names) {
-                Some(near) => format!("did you mean `{near}`? "),
-                None => String::new(),
-            };
-            Err(syn::Error::new(
-                span,
-                format!(
-                    "unknown {key} `{name}`; {hint}expected one of {}",
-                    list(names)
+/// "`backlog` takes a whole number written out, e.g. `backlog = 128`".
+fn written_out(key: &Key) -> String {
+    format!(
+        "`{}` takes {} written out, e.g. `{} = {}`",
+        key.name,
+        key.value.describe(),
+        key.name,
+        key.example
+    )
+}
+
+/// The text of a string-valued key. The inside of a quoted token the
+/// compiler has refused (`'tcp'`: "character literal may only contain one
+/// codepoint") is taken as the string, so that the one error is the
+/// compiler's; `Ok(None)` for any other token it refused.
+fn string_of(key: &Key, lit: &Lit) -> syn::Result<Option<String>> {
+    let name = key.name;
+    match lit {
+        Lit::Str(s) => Ok(Some(s.value())),
+        Lit::Verbatim(v) => {
+            let repr = v.to_string();
+            Ok(repr
+                .strip_prefix('\'')
+                .and_then(|r| r.strip_suffix('\''))
+                .map(str::to_owned))
+        }
+        Lit::Char(c) => Err(syn::Error::new(
+            c.span(),
+            format!(
+                "`{name}` takes a string, in double quotes: `{name} = \"{}\"`",
+                c.value()
+            ),
+        )),
+        other => {
+            let message = match key.value {
+                Value::Transport => {
+                    let names: Vec<_> = Transport::ALL.iter().map(|t| t.name()).collect();
+                    format!("`{name}` takes a string: one of {}", list(&names))
+                }
+                Value::Concurrency => {
+                    let names: Vec<_> = Concurrency::ALL.iter().map(|c| c.name()).collect();
+                    format!("`{name}` takes a string: one of {}", list(&names))
+                }
+                _ => format!(
+                    "`{name}` takes {}, e.g. `{name} = {}`",
+                    key.value.describe(),
+                    key.example
                 ),
-            ))
+            };
+            Err(syn::Error::new(other.span(), message))
         }
     }
 }
 
-fn boolean(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Setting<bool>> {
-    let (lit, span, _) = literal(meta, key, Kind::Bool, "true")?;
-    match lit {
-        Lit::Bool(b) => Ok(Setting {
-            value: b.value,
-            key: meta.path.span(),
-            span,
-        }),
-        _ => Err(syn::Error::new(
-            span,
-            format!("`{key}` takes `true` or `false`"),
-        )),
+/// One of the names of `T`, with "did you mean" and the list when not.
+fn choice<T: Choice>(text: &str, span: Span) -> syn::Result<T> {
+    if let Some(value) = T::ALL.iter().find(|v| v.name() == text) {
+        return Ok(*value);
     }
-}
-
-fn integer(meta: &ParseNestedMeta<'_>, key: &str, min: u64, max: u64) -> syn::Result<Setting<u64>> {
-    let (lit, span, negative) = literal(meta, key, Kind::Number, &min.max(1).to_string())?;
-    let Lit::Int(int) = lit else {
-        return Err(syn::Error::new(
-            span,
-            format!(
-                "`{key}` takes a whole number, e.g. `{key} = {}`",
-                min.max(1)
-            ),
-        ));
+    let names: Vec<_> = T::ALL.iter().map(|v| v.name()).collect();
+    let hint = match did_you_mean(text, &names) {
+        Some(near) => format!("did you mean `{near}`? "),
+        None => String::new(),
     };
-    let value = int
-        .base10_parse::<u64>()
-        .ok()
-        .filter(|v| !negative && (min..=max).contains(v));
-    match value {
-        Some(value) => Ok(Setting {
-            value,
-            key: meta.path.span(),
-            span,
-        }),
-        None => Err(syn::Error::new(
-            span,
-            format!("`{key}` must be between {min} and {max}"),
-        )),
-    }
+    Err(syn::Error::new(
+        span,
+        format!(
+            "unknown {} `{text}`; {hint}expected one of {}",
+            T::KEY,
+            list(&names)
+        ),
+    ))
 }
 
-fn duration(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<Setting<u64>> {
-    let (lit, span, _) = literal(meta, key, Kind::Duration, "\"30s\"")?;
-    let Lit::Str(text) = lit else {
-        return Err(syn::Error::new(
-            span,
-            format!("`{key}` takes a duration string, e.g. `{key} = \"30s\"` or `\"500ms\"`"),
-        ));
-    };
-    match parse_duration(&text.value()) {
-        Ok(0) => Err(syn::Error::new(
-            span,
-            format!("`{key}` must be longer than zero"),
-        )),
-        Ok(nanos) => Ok(Setting {
-            value: nanos,
-            key: meta.path.span(),
-            span,
-        }),
-        Err(why) => Err(syn::Error::new(
-            span,
-            format!(
-                "cannot read `{key}` as a duration: {why}; write e.g. \"30s\", \"500ms\" or \"2m\""
-            ),
-        )),
-    }
-}
-
-/// Parses `"<number><unit>"` (units `ns`, `us`, `ms`, `s`, `m`, `h`; the number
-/// may have a fraction: `"1.5s"`) into nanoseconds.
+/// Parses a duration: one or more `<number><unit>` (units in [`UNITS`]; the
+/// number may have a fraction, spaces may separate the parts), e.g. `"30s"`,
+/// `"1.5s"`, `"1m30s"` or `"1h 30m"`, into nanoseconds.
 pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    if !text.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-        return Err(format!("`{text}` is not a number followed by a unit"));
+    let whole_text = text.trim();
+    let mut rest = whole_text;
+    if rest.is_empty() {
+        return Err("the string is empty; write a number and a unit".to_owned());
     }
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("`{text}` has no unit"))?;
-    let (number, unit) = text.split_at(split);
-    let per_unit: u64 = match unit.trim() {
-        "ns" => 1,
-        "us" | "µs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        other => {
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_end);
+        if number.is_empty() {
             return Err(format!(
-                "unknown unit `{other}` (use ns, us, ms, s, m or h)"
+                "`{whole_text}` is not a number followed by a unit; write e.g. \"30s\", \
+                 \"500ms\" or \"1m30s\""
             ));
         }
-    };
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return Err(format!("`{text}` has no number"));
+        let after = after.trim_start();
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_end);
+        if unit.is_empty() {
+            return Err(format!(
+                "`{whole_text}` has no unit; write e.g. \"{number}s\" for {number} seconds"
+            ));
+        }
+        let per_unit = unit_nanos(unit, whole_text)?;
+        let nanos = scale(number, per_unit, whole_text)?;
+        total = total.checked_add(nanos).ok_or_else(|| {
+            format!("`{whole_text}` is too long (the longest is about 584 years)")
+        })?;
+        rest = after.trim_start();
     }
+    Ok(total)
+}
+
+/// Nanoseconds per `unit`, or an error that names the unit as written.
+fn unit_nanos(unit: &str, text: &str) -> Result<u64, String> {
+    if let Some((_, nanos, _)) = UNITS.iter().find(|(u, _, _)| *u == unit) {
+        return Ok(*nanos);
+    }
+    let units: Vec<_> = UNITS
+        .iter()
+        .map(|(u, _, _)| *u)
+        .filter(|u| *u != "µs")
+        .collect();
+    let spelled = UNIT_SPELLINGS
+        .iter()
+        .find(|(s, _)| s.eq_ignore_ascii_case(unit))
+        .map(|(_, u)| *u)
+        .or_else(|| {
+            UNITS
+                .iter()
+                .map(|(u, _, _)| *u)
+                .find(|u| u.eq_ignore_ascii_case(unit))
+        });
+    match spelled {
+        Some(ours) => {
+            let called = UNITS
+                .iter()
+                .find(|(u, _, _)| *u == ours)
+                .map_or("", |(_, _, called)| called);
+            Err(format!(
+                "`{unit}` is not a unit here; write `{ours}` for {called}: \"{}\"",
+                text.replacen(unit, ours, 1)
+            ))
+        }
+        None => Err(format!(
+            "`{unit}` is not a unit; the units are {}",
+            list(&units)
+        )),
+    }
+}
+
+/// `number` (digits with at most one `.`) times `per_unit`, in `text`.
+fn scale(number: &str, per_unit: u64, text: &str) -> Result<u64, String> {
+    let too_long = || format!("`{text}` is too long (the longest is about 584 years)");
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if fraction.contains('.') || (whole.is_empty() && fraction.is_empty()) {
+        return Err(format!("`{number}` in `{text}` is not a number"));
+    }
+    // Only digits are left: a number that does not parse has too many.
     let whole: u64 = if whole.is_empty() {
         0
     } else {
-        whole
-            .parse()
-            .map_err(|_| format!("`{number}` is not a number"))?
+        whole.parse().map_err(|_| too_long())?
     };
-    let mut nanos = whole
-        .checked_mul(per_unit)
-        .ok_or_else(|| format!("`{text}` is too long"))?;
-    let mut scale = per_unit;
-    for digit in fraction.chars() {
-        let digit = digit
-            .to_digit(10)
-            .ok_or_else(|| format!("`{number}` is not a number"))?;
-        if scale < 10 {
-            return Err(format!("`{text}` is more precise than a nanosecond"));
+    let mut nanos = whole.checked_mul(per_unit).ok_or_else(too_long)?;
+    let mut step = per_unit;
+    for digit in fraction.bytes().map(|b| u64::from(b - b'0')) {
+        if step < 10 {
+            if digit != 0 {
+                return Err(format!("`{text}` is more precise than a nanosecond"));
+            }
+            continue;
         }
-        scale /= 10;
-        nanos = nanos
-            .checked_add(u64::from(digit) * scale)
-            .ok_or_else(|| format!("`{text}` is too long"))?;
+        step /= 10;
+        nanos = nanos.checked_add(digit * step).ok_or_else(too_long)?;
     }
     Ok(nanos)
 }
@@ -506,6 +577,10 @@ mod tests {
         }
     }
 
+    fn value(config: &Config, key: &str) -> Parsed {
+        config.get(key).unwrap().value
+    }
+
     #[test]
     fn every_key_parses() {
         let config = parse_ok(quote! {
@@ -515,28 +590,30 @@ mod tests {
             workers = 4, queue = 64, max_children = 8, max_connections = 1000,
             daemon_threads = true, block_on_close = false, max_packet_size = 1500,
         });
-        assert_eq!(config.transport.unwrap().value, Transport::Tcp);
-        assert_eq!(config.concurrency.unwrap().value, Concurrency::Threading);
-        assert_eq!(config.backlog.unwrap().value, 128);
-        assert!(!config.reuse_address.unwrap().value);
-        assert!(config.reuse_port.unwrap().value);
-        assert!(config.nodelay.unwrap().value);
-        assert_eq!(config.timeout.unwrap().value, 30_000_000_000);
-        assert_eq!(config.poll_interval.unwrap().value, 250_000_000);
-        assert_eq!(config.shutdown_timeout.unwrap().value, 2_000_000_000);
-        assert_eq!(config.workers.unwrap().value, 4);
-        assert_eq!(config.queue.unwrap().value, 64);
-        assert_eq!(config.max_children.unwrap().value, 8);
-        assert_eq!(config.max_connections.unwrap().value, 1000);
-        assert!(config.daemon_threads.unwrap().value);
-        assert!(!config.block_on_close.unwrap().value);
-        assert_eq!(config.max_packet_size.unwrap().value, 1500);
+        assert_eq!(config.settings.len(), KEYS.len());
+        assert_eq!(config.transport().unwrap().0, Transport::Tcp);
+        assert_eq!(config.concurrency().unwrap().0, Concurrency::Threading);
+        assert_eq!(value(&config, "backlog"), Parsed::Int(128));
+        assert_eq!(value(&config, "reuse_address"), Parsed::Bool(false));
+        assert_eq!(value(&config, "timeout"), Parsed::Nanos(30_000_000_000));
+        assert_eq!(value(&config, "poll_interval"), Parsed::Nanos(250_000_000));
+        assert_eq!(value(&config, "max_packet_size"), Parsed::Int(1500));
+    }
+
+    #[test]
+    fn the_table_examples_parse() {
+        for key in KEYS {
+            let name = syn::Ident::new(key.name, Span::call_site());
+            let example: TokenStream = key.example.parse().unwrap();
+            let config = parse_ok(quote!(#name = #example));
+            assert!(config.get(key.name).is_some(), "{}", key.name);
+        }
     }
 
     #[test]
     fn no_arguments_is_all_defaults() {
         let config = parse_ok(quote! {});
-        assert!(config.transport.is_none() && config.concurrency.is_none());
+        assert!(config.settings.is_empty() && config.written.is_empty());
     }
 
     #[test]
@@ -552,6 +629,41 @@ mod tests {
     }
 
     #[test]
+    fn pythons_names_are_answered_with_ours() {
+        assert_eq!(
+            parse_err(quote! { request_queue_size = 5 }),
+            [
+                "`request_queue_size` is Python's name; here the key is `backlog`: write `backlog = 5`"
+            ]
+        );
+        assert_eq!(
+            parse_err(quote! { disable_nagle_algorithm = true }),
+            [
+                "`disable_nagle_algorithm` is Python's name; here the key is `nodelay`: write `nodelay = true`"
+            ]
+        );
+        // The value is still read, as ours.
+        assert_eq!(
+            parse_err(quote! { allow_reuse_address = 1 }).len(),
+            2,
+            "the name and the value"
+        );
+        assert_eq!(
+            parse_err(quote! { timeout = None }),
+            [
+                "`timeout = None`: there is no `None` here; leave `timeout` out to keep its default (no timeout)"
+            ]
+        );
+        assert_eq!(
+            parse_err(quote! { nodelay = True }),
+            ["`nodelay` takes `true` or `false`: write `nodelay = true`"]
+        );
+        assert!(
+            parse_err(quote! { address_family = 2 })[0].starts_with("`address_family` is Python's")
+        );
+    }
+
+    #[test]
     fn duplicates_are_refused() {
         assert_eq!(
             parse_err(quote! { nodelay = true, nodelay = false }),
@@ -560,10 +672,18 @@ mod tests {
     }
 
     #[test]
+    fn a_colon_for_an_equals_sign_is_one_error() {
+        assert_eq!(
+            parse_err(quote! { transport: "tcp", backlog = 5 }),
+            ["`#[server]` keys are set with `=`: write `transport = \"tcp\"`"]
+        );
+    }
+
+    #[test]
     fn values_of_the_wrong_type_say_what_to_write() {
         assert_eq!(
             parse_err(quote! { backlog = "128" }),
-            ["`backlog` takes a whole number, e.g. `backlog = 1`"]
+            ["`backlog` takes a whole number, e.g. `backlog = 128`"]
         );
         assert_eq!(
             parse_err(quote! { nodelay = 1 }),
@@ -571,11 +691,17 @@ mod tests {
         );
         assert_eq!(
             parse_err(quote! { timeout = 30 }),
-            ["`timeout` takes a duration string, e.g. `timeout = \"30s\"` or `\"500ms\"`"]
+            [
+                "`timeout` takes a duration string with a unit: for 30 seconds, write `timeout = \"30s\"`"
+            ]
         );
         assert_eq!(
             parse_err(quote! { transport = tcp }),
             ["`transport` takes a string: write `transport = \"tcp\"`"]
+        );
+        assert_eq!(
+            parse_err(quote! { transport = 't' }),
+            ["`transport` takes a string, in double quotes: `transport = \"t\"`"]
         );
         assert_eq!(
             parse_err(quote! { backlog = -1 }),
@@ -609,9 +735,11 @@ mod tests {
 
     #[test]
     fn malformed_arguments_say_how_to_write_them() {
-        let expected = "expected `key = value` settings separated by commas, e.g. \
-                        `#[server(transport = \"tcp\", backlog = 128)]`";
-        assert_eq!(parse_err(quote! { , }), [expected]);
+        assert_eq!(parse_err(quote! { , }), [MALFORMED]);
+        assert_eq!(
+            parse_err(quote! { backlog = 1 nodelay = true }),
+            [MALFORMED]
+        );
         assert_eq!(
             parse_err(quote! { transport("tcp"), backlog = 1 }),
             ["`transport` needs a value after `=`: `transport = \"tcp\"`"]
@@ -643,18 +771,41 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(120_000_000_000));
         assert_eq!(parse_duration("1h"), Ok(3_600_000_000_000));
         assert_eq!(parse_duration("10us"), Ok(10_000));
+        assert_eq!(parse_duration("3µs"), Ok(3_000));
         assert_eq!(parse_duration(" 7 s "), Ok(7_000_000_000));
+        assert_eq!(parse_duration("1m30s"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("1h 30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_duration("1.000000000s"), Ok(1_000_000_000));
         assert!(parse_duration("30").unwrap_err().contains("no unit"));
-        assert!(
-            parse_duration("5 parsecs")
-                .unwrap_err()
-                .contains("unknown unit")
+        assert!(parse_duration("1m30").unwrap_err().contains("no unit"));
+        assert_eq!(
+            parse_duration("5 parsecs").unwrap_err(),
+            "`parsecs` is not a unit; the units are `h`, `m`, `s`, `ms`, `us` or `ns`"
+        );
+        assert_eq!(
+            parse_duration("5min").unwrap_err(),
+            "`min` is not a unit here; write `m` for minutes: \"5m\""
+        );
+        assert_eq!(
+            parse_duration("1m30x").unwrap_err(),
+            "`x` is not a unit; the units are `h`, `m`, `s`, `ms`, `us` or `ns`"
         );
         assert!(parse_duration("s").unwrap_err().contains("not a number"));
         assert!(parse_duration("soon").unwrap_err().contains("not a number"));
-        assert!(parse_duration("1.2.3s").is_err());
+        assert!(parse_duration("").unwrap_err().contains("empty"));
+        assert!(
+            parse_duration("1.2.3s")
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(parse_duration("0.5ns").unwrap_err().contains("precise"));
         assert!(
             parse_duration("99999999999h")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(
+            parse_duration("99999999999999999999999s")
                 .unwrap_err()
                 .contains("too long")
         );

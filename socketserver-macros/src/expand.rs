@@ -1,11 +1,13 @@
 //! `#[server]`: the user's struct, plus the `Service` implementation and the
-//! `builder`/`bind` methods that compose the server its keys describe.
+//! `builder`/`bind` methods that compose the server its keys describe, all
+//! read from the tables of `table.rs`.
 
-use crate::attr::{self, Concurrency, Errors};
-use crate::diag::private;
-use crate::valid::{self, Model, applies};
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use crate::attr::{self, Parsed};
+use crate::diag::{Errors, private, return_type, server_type};
+use crate::table::{Choice, HANDLER, HOOKS, Method, Sets, Transport};
+use crate::valid::{self, Model};
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 pub(crate) fn server(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -13,9 +15,12 @@ pub(crate) fn server(args: TokenStream, input: TokenStream) -> TokenStream {
     let config = attr::parse(args, &mut errors);
     let item: syn::Item = match syn::parse2(input.clone()) {
         Ok(item) => item,
-        Err(e) => return with_errors(input, Err(e)),
+        Err(e) => {
+            errors.push(e);
+            return errors.emit(input);
+        }
     };
-    let strukt = match item {
+    let mut strukt = match item {
         syn::Item::Struct(strukt) => strukt,
         other => {
             let (span, what) = match &other {
@@ -33,24 +38,49 @@ pub(crate) fn server(args: TokenStream, input: TokenStream) -> TokenStream {
                      server's shared state, and one of its methods is marked `#[handle]`"
                 ),
             );
-            return with_errors(input, errors.finish());
+            // On the struct's `impl` block, its `#[handle]` and `#[hook]`
+            // methods still find the types they take, so that the error above
+            // is the only one.
+            let types = match &other {
+                syn::Item::Impl(block) if block.trait_.is_none() => {
+                    let private = private();
+                    let (impl_generics, _, where_clause) = block.generics.split_for_impl();
+                    let self_ty = &block.self_ty;
+                    let request =
+                        format_ident!("{}", Transport::DEFAULT.request().unwrap_or_default());
+                    Some(quote! {
+                        impl #impl_generics #private::ServerTypes for #self_ty #where_clause {
+                            type Request = #private::#request;
+                        }
+                    })
+                }
+                _ => None,
+            };
+            return errors.emit(quote!(#input #types));
         }
     };
+    // A second `#[server]` below this one: said once, here, and taken off so
+    // that it does not define everything a second time.
+    strukt.attrs.retain(|attr| {
+        let again = attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "server");
+        if again {
+            errors.add_spanned(
+                attr,
+                format!(
+                    "`#[server]` is written twice on `{}`; keep one, with all the keys",
+                    strukt.ident
+                ),
+            );
+        }
+        !again
+    });
     let model = valid::validate(config, &mut errors);
     let generated = generate(&strukt, &model);
-    let strukt = quote!(#strukt);
-    with_errors(quote!(#strukt #generated), errors.finish())
-}
-
-/// The item as it was (so later code and IDEs still see it), plus the errors.
-fn with_errors(item: TokenStream, errors: syn::Result<()>) -> TokenStream {
-    match errors {
-        Ok(()) => item,
-        Err(e) => {
-            let errors = e.to_compile_error();
-            quote!(#item #errors)
-        }
-    }
+    errors.emit(quote!(#strukt #generated))
 }
 
 fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
@@ -61,83 +91,54 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
         let p = w.predicates.iter();
         quote!(#(#p,)*)
     });
-    // `valid.rs` has reported the transports and models this version lacks
-    // and fallen back to TCP and threading in their place.
-    let transport = quote!(#private::Tcp);
-    let request = quote!(#private::StreamRequest<#private::TcpStream>);
-    let concurrency = match model.concurrency {
-        Concurrency::Sync => quote!(#private::Synchronous),
-        _ => quote!(#private::Threading),
+    // `valid.rs` has put the defaults in place of what this version lacks.
+    let runtime = |name: Option<&str>| {
+        let name = format_ident!("{}", name.expect("validated: available"));
+        quote!(#private::#name)
     };
+    let transport = runtime(model.transport.runtime());
+    let concurrency = runtime(model.concurrency.runtime());
+    let request = runtime(model.transport.request());
     let settings = builder_calls(model);
-    // Spanned at the struct's name: a missing `#[handle]` is reported there.
-    let handle = quote_spanned! {ident.span()=>
-        <Self>::only_one_method_may_be_marked_handle(self, __socketserver_request)
+    let methods = std::iter::once(&HANDLER)
+        .chain(HOOKS)
+        .map(|method| service_method(method, ident.span()));
+    // Not `Self: Send + Sync + 'static` as such: a bound without a type
+    // parameter that does not hold would be an error here, on `#[server]`,
+    // besides the one on the field that is to blame (see `field_checks`).
+    // Under `for<'a>` it is not checked until the server is used.
+    let shared = quote_spanned! {ident.span()=>
+        for<'__socketserver> Self: #private::SharedState
     };
-    let service_bounds = quote_spanned! {ident.span()=>
-        Self: #private::Send + #private::Sync + 'static
-    };
-    let addr = quote!(<Self::Request as #private::Request>::Addr);
+    let fields = field_checks(strukt);
     quote! {
+        impl #impl_generics #private::ServerTypes for #ident #ty_generics #where_clause {
+            type Request = #request;
+        }
+
         impl #impl_generics #private::Service for #ident #ty_generics
         where
             #predicates
-            #service_bounds
+            #shared
         {
             type Request = #request;
 
-            fn handle(&self, __socketserver_request: &mut Self::Request) -> #private::io::Result<()> {
-                use #private::Fallback as _;
-                #handle
-            }
-
-            fn setup(&self, __socketserver_request: &mut Self::Request) -> #private::io::Result<()> {
-                use #private::Fallback as _;
-                <Self>::__socketserver_hook_setup(self, __socketserver_request)
-            }
-
-            fn finish(&self, __socketserver_request: &mut Self::Request) -> #private::io::Result<()> {
-                use #private::Fallback as _;
-                <Self>::__socketserver_hook_finish(self, __socketserver_request)
-            }
-
-            fn verify_request(&self, __socketserver_client: &#addr) -> ::core::primitive::bool {
-                use #private::Fallback as _;
-                <Self>::__socketserver_hook_verify_request(self, __socketserver_client)
-            }
-
-            fn handle_error(
-                &self,
-                __socketserver_client: &#addr,
-                __socketserver_error: &#private::RequestError,
-            ) {
-                use #private::Fallback as _;
-                <Self>::__socketserver_hook_handle_error(
-                    self,
-                    __socketserver_client,
-                    __socketserver_error,
-                )
-            }
-
-            fn handle_timeout(&self) {
-                use #private::Fallback as _;
-                <Self>::__socketserver_hook_handle_timeout(self)
-            }
-
-            fn service_actions(&self) {
-                use #private::Fallback as _;
-                <Self>::__socketserver_hook_service_actions(self)
-            }
+            #(#methods)*
         }
 
-        impl #impl_generics #ident #ty_generics #where_clause {
+        // The bounds are on the block, not on the methods: where they do not
+        // hold, `.bind(..)` is a "method exists but its trait bounds were not
+        // satisfied" error that ends there, and code after it (`?`,
+        // `.serve_forever()`) is not reported as well.
+        impl #impl_generics #ident #ty_generics
+        where
+            #predicates
+            #shared + #private::Service<Request = #request>,
+        {
             /// A builder of this server with the settings of its `#[server]`
             /// attribute, to override some at run time before binding.
             #[allow(dead_code)]
-            pub fn builder(self) -> #private::Builder<#transport, #concurrency, Self>
-            where
-                Self: #private::Service<Request = #request>,
-            {
+            pub fn builder(self) -> #private::Builder<#transport, #concurrency, Self> {
                 #private::Server::<#transport, #concurrency, Self>::builder(self) #settings
             }
 
@@ -147,56 +148,152 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
             pub fn bind(
                 self,
                 __socketserver_addr: impl #private::ToSocketAddrs,
-            ) -> #private::io::Result<#private::Server<#transport, #concurrency, Self>>
-            where
-                Self: #private::Service<Request = #request>,
-            {
+            ) -> #private::io::Result<#private::Server<#transport, #concurrency, Self>> {
                 Self::builder(self).bind(__socketserver_addr)
             }
+        }
+
+        #fields
+    }
+}
+
+/// The `Service` method for the handler or a hook: it calls the method's
+/// forwarder by name (see `method.rs`), which is the user's marked method when
+/// there is one, and the runtime's `__private::Fallback` default otherwise.
+fn service_method(method: &Method, struct_span: Span) -> TokenStream {
+    let private = private();
+    let name = format_ident!("{}", method.name);
+    let forwarder = format_ident!("{}", method.forwarder);
+    let request = quote!(Self::Request);
+    let args: Vec<_> = (0..method.params.len())
+        .map(|i| format_ident!("__socketserver_arg{}", i))
+        .collect();
+    let types = method.params.iter().map(|p| server_type(*p, &request));
+    let output = return_type(method.returns);
+    // The handler's call is spanned at the struct's name: a struct with no
+    // `#[handle]` method is reported there.
+    let call = if std::ptr::eq(method, &HANDLER) {
+        quote_spanned!(struct_span=> <Self>::#forwarder(self, #(#args),*))
+    } else {
+        quote!(<Self>::#forwarder(self, #(#args),*))
+    };
+    quote! {
+        fn #name(&self, #(#args: #types),*) -> #output {
+            use #private::Fallback as _;
+            #call
         }
     }
 }
 
-/// The builder calls for the keys that were set.
+/// The builder calls for the keys that were set, as the key table says.
 fn builder_calls(model: &Model) -> TokenStream {
     let private = private();
-    let c = &model.config;
     let mut calls = TokenStream::new();
-    let duration = |nanos: u64| quote!(#private::Duration::from_nanos(#nanos));
-    if let Some(s) = &c.backlog {
-        let v = s.value;
-        calls.extend(quote!(.backlog(#v)));
-    }
-    for (method, setting) in [
-        ("reuse_address", &c.reuse_address),
-        ("reuse_port", &c.reuse_port),
-        ("nodelay", &c.nodelay),
-        ("daemon_threads", &c.daemon_threads),
-        ("block_on_close", &c.block_on_close),
-    ] {
-        // An option that does not apply was reported; leaving its call out
-        // keeps the rest type-checking.
-        if let Some(s) = setting
-            && applies(method, model.transport, model.concurrency)
-        {
-            let method = syn::Ident::new(method, s.key);
-            let v = s.value;
-            calls.extend(quote!(.#method(#v)));
+    for setting in &model.config.settings {
+        // A key that does not apply was reported; leaving its call out keeps
+        // the rest type-checking.
+        if !setting.key.applies(model.transport, model.concurrency) {
+            continue;
         }
-    }
-    if let Some(s) = &c.timeout {
-        let d = duration(s.value);
-        calls.extend(quote!(.timeout(#private::Some(#d))));
-    }
-    if let Some(s) = &c.poll_interval {
-        let d = duration(s.value);
-        calls.extend(quote!(.poll_interval(#d)));
-    }
-    if let Some(s) = &c.shutdown_timeout {
-        let d = duration(s.value);
-        calls.extend(quote!(.shutdown_timeout(#d)));
+        let (method, some) = match setting.key.sets {
+            Sets::Method(method) => (method, false),
+            Sets::MethodSome(method) => (method, true),
+            Sets::Type | Sets::Later => continue,
+        };
+        let value = match setting.value {
+            Parsed::Bool(b) => quote!(#b),
+            Parsed::Int(n) => {
+                let n = Literal::u64_unsuffixed(n);
+                quote!(#n)
+            }
+            Parsed::Nanos(n) => quote!(#private::Duration::from_nanos(#n)),
+            Parsed::Transport(_) | Parsed::Concurrency(_) => continue,
+        };
+        let value = if some {
+            quote!(#private::Some(#value))
+        } else {
+            value
+        };
+        // Spanned at the key: were the runtime to lose the method, the error
+        // would point at the key that calls it.
+        let method = syn::Ident::new(method, setting.key_span);
+        calls.extend(quote!(.#method(#value)));
     }
     calls
+}
+
+/// One check per field whose type names none of the struct's type
+/// parameters: that the type can be shared between threads, spanned on the
+/// field's type, so that a `Rc`, `Cell` or `RefCell` field is one error on
+/// that field, with the fix. (A field of a type parameter's type is checked
+/// where the server is used, with the type argument known.)
+fn field_checks(strukt: &syn::ItemStruct) -> TokenStream {
+    let private = private();
+    let ident = &strukt.ident;
+    let (impl_generics, ty_generics, where_clause) = strukt.generics.split_for_impl();
+    let type_params: Vec<_> = strukt
+        .generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .collect();
+    let mut markers = Vec::new();
+    let mut checks = Vec::new();
+    for (index, field) in strukt.fields.iter().enumerate() {
+        let ty = &field.ty;
+        if names_any(ty, &type_params) {
+            continue;
+        }
+        let span = ty.span();
+        checks.push(match &field.ident {
+            Some(name) => {
+                // Named like the field (raw where the field is, `r#type`).
+                let marker = name.clone();
+                markers.push(marker.clone());
+                quote_spanned! {span=>
+                    <#ty as #private::SharedField<Self, __socketserver_fields::#marker>>::check();
+                }
+            }
+            None => {
+                let index = Literal::usize_unsuffixed(index);
+                quote_spanned! {span=>
+                    <#ty as #private::SharedTupleField<Self, #index>>::check();
+                }
+            }
+        });
+    }
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        const _: () = {
+            #[allow(dead_code, non_camel_case_types, unreachable_pub)]
+            mod __socketserver_fields {
+                #(pub(super) struct #markers;)*
+            }
+
+            impl #impl_generics #ident #ty_generics #where_clause {
+                #[allow(dead_code, clippy::extra_unused_type_parameters)]
+                fn __socketserver_check_fields() {
+                    #(#checks)*
+                }
+            }
+        };
+    }
+}
+
+/// Whether `ty` names one of `params` (a type parameter of the struct).
+fn names_any(ty: &syn::Type, params: &[String]) -> bool {
+    if params.is_empty() {
+        return false;
+    }
+    fn walk(tokens: TokenStream, params: &[String]) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => params.iter().any(|p| ident == p),
+            proc_macro2::TokenTree::Group(group) => walk(group.stream(), params),
+            _ => false,
+        })
+    }
+    walk(quote!(#ty), params)
 }
 
 #[cfg(test)]
@@ -220,20 +317,26 @@ mod tests {
         let service = file
             .items
             .iter()
-            .find_map(|item| match item {
-                syn::Item::Impl(i) if i.trait_.is_some() => Some(i),
+            .filter_map(|item| match item {
+                syn::Item::Impl(i) => i.trait_.as_ref(),
                 _ => None,
             })
-            .expect("a trait impl");
-        let trait_path = &service.trait_.as_ref().unwrap().1;
-        assert_eq!(trait_path.segments.last().unwrap().ident, "Service");
+            .find(|(_, path, _)| path.segments.last().unwrap().ident == "Service");
+        assert!(service.is_some(), "{text}");
         assert!(text.contains("Synchronous"), "{text}");
-        assert!(text.contains(". backlog (5i32)"), "{text}");
-        assert!(text.contains("from_nanos (2000000000u64)"), "{text}");
+        assert!(text.contains(". backlog (5)"), "{text}");
+        assert!(
+            text.contains(". timeout (:: socketserver :: __private :: Some (:: socketserver :: __private :: Duration :: from_nanos (2000000000u64)))"),
+            "{text}"
+        );
         assert!(
             text.contains("fn builder") && text.contains("fn bind"),
             "{text}"
         );
+        for method in std::iter::once(&HANDLER).chain(HOOKS) {
+            assert!(text.contains(&format!("fn {} (", method.name)), "{text}");
+            assert!(text.contains(method.forwarder), "{text}");
+        }
         assert!(!text.contains("compile_error"), "{text}");
     }
 
@@ -265,5 +368,41 @@ mod tests {
         let text = quote!(#file).to_string();
         assert!(matches!(file.items[0], syn::Item::Enum(_)));
         assert!(text.contains("goes on a struct, not on an enum"), "{text}");
+    }
+
+    #[test]
+    fn a_second_server_attribute_is_taken_off() {
+        let file = expand(
+            quote!(),
+            quote!(
+                #[server(backlog = 5)]
+                struct Echo;
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert_eq!(text.matches("compile_error").count(), 1, "{text}");
+        assert!(text.contains("written twice"), "{text}");
+        let syn::Item::Struct(strukt) = &file.items[0] else {
+            panic!("{text}")
+        };
+        assert!(strukt.attrs.is_empty(), "{text}");
+    }
+
+    #[test]
+    fn fields_of_known_types_are_checked_and_generic_ones_left() {
+        let file = expand(
+            quote!(),
+            quote!(
+                struct Echo<T> {
+                    count: Rc<u8>,
+                    value: T,
+                    list: Vec<T>,
+                }
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert!(text.contains("< Rc < u8 > as"), "{text}");
+        assert_eq!(text.matches("SharedField <").count(), 1, "{text}");
+        assert!(text.contains("struct count"), "{text}");
     }
 }

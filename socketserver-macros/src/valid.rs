@@ -1,104 +1,52 @@
-//! Checks that need several keys at once: whether the chosen transport and
-//! concurrency exist in this version, and whether each option applies to them.
-//! The result is the [`Model`] that `expand.rs` turns into code.
+//! Checks that need several keys at once, read from the key table: whether the
+//! chosen transport and concurrency model exist in this version, and whether
+//! each option applies to them. The result is the [`Model`] that `expand.rs`
+//! turns into code.
 
-use crate::attr::{Concurrency, Config, Errors, Setting, Transport, join};
-
-/// The transports this version of the runtime implements.
-const AVAILABLE_TRANSPORTS: &[Transport] = &[Transport::Tcp];
-/// The concurrency models this version of the runtime implements.
-const AVAILABLE_CONCURRENCY: &[Concurrency] = &[Concurrency::Sync, Concurrency::Threading];
+use crate::attr::Config;
+use crate::diag::{Errors, join};
+use crate::table::{Choice, Concurrency, Sets, Transport};
+use proc_macro2::Span;
 
 /// A validated `#[server]`: what to generate.
 pub(crate) struct Model {
+    /// Both available in this version: where the user chose one that is not,
+    /// the error is reported and the default stands in, so that the rest of
+    /// the expansion still type-checks.
     pub(crate) transport: Transport,
     pub(crate) concurrency: Concurrency,
     pub(crate) config: Config,
 }
 
-/// Keys whose feature the runtime does not have yet, whatever the mode.
-const UNSUPPORTED: &[&str] = &["max_connections"];
-
-/// The transports an option applies to; `None`: all of them.
-fn transports_of(key: &str) -> Option<&'static [Transport]> {
-    use Transport::*;
-    Some(match key {
-        "backlog" => &[Tcp, Unix],
-        "reuse_address" | "reuse_port" => &[Tcp, Udp],
-        "nodelay" => &[Tcp],
-        "max_packet_size" => &[Udp, UnixDatagram],
-        "max_connections" => &[Tcp, Unix],
-        _ => return None,
-    })
-}
-
-/// The concurrency models an option applies to; `None`: all of them.
-fn concurrency_of(key: &str) -> Option<&'static [Concurrency]> {
-    use Concurrency::*;
-    Some(match key {
-        "daemon_threads" | "block_on_close" => &[Threading],
-        "workers" => &[Pool, Event],
-        "queue" => &[Pool],
-        "max_children" => &[Forking],
-        _ => return None,
-    })
-}
-
-/// Whether option `key` applies to this transport and concurrency model.
-pub(crate) fn applies(key: &str, transport: Transport, concurrency: Concurrency) -> bool {
-    transports_of(key).is_none_or(|t| t.contains(&transport))
-        && concurrency_of(key).is_none_or(|c| c.contains(&concurrency))
-}
-
-/// Defaults when a key is absent: TCP, a thread per connection.
-const DEFAULT_TRANSPORT: Transport = Transport::Tcp;
-const DEFAULT_CONCURRENCY: Concurrency = Concurrency::Threading;
-
 pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
-    let transport = available(
-        config.transport.as_ref(),
-        "transport",
-        AVAILABLE_TRANSPORTS,
-        Transport::name,
-        DEFAULT_TRANSPORT,
-        errors,
-    );
-    let concurrency = available(
-        config.concurrency.as_ref(),
-        "concurrency",
-        AVAILABLE_CONCURRENCY,
-        Concurrency::name,
-        DEFAULT_CONCURRENCY,
-        errors,
-    );
+    let transport = available(config.transport(), errors);
+    let concurrency = available(config.concurrency(), errors);
     // What the user asked for, even where it is not available: an option is
     // judged against the mode it was written for.
-    let asked_transport = config.transport.as_ref().map_or(transport, |s| s.value);
-    let asked_concurrency = config.concurrency.as_ref().map_or(concurrency, |s| s.value);
+    let asked_transport = config.transport().map_or(transport, |(t, _)| t);
+    let asked_concurrency = config.concurrency().map_or(concurrency, |(c, _)| c);
 
-    for &(name, span) in &config.written {
-        if let Some(applies) = transports_of(name)
-            && !applies.contains(&asked_transport)
-        {
-            let modes: Vec<_> = applies.iter().map(|t| t.name()).collect();
-            errors.add(
-                span,
-                not_for(name, "transport", asked_transport.name(), &modes),
-            );
+    for &(key, span) in &config.written {
+        let mut applies = true;
+        if !key.transports.is_empty() && !key.transports.contains(&asked_transport) {
+            applies = false;
+            errors.add(span, not_for(key.name, asked_transport, key.transports));
         }
-        if let Some(applies) = concurrency_of(name)
-            && !applies.contains(&asked_concurrency)
-        {
-            let modes: Vec<_> = applies.iter().map(|c| c.name()).collect();
-            errors.add(
-                span,
-                not_for(name, "concurrency", asked_concurrency.name(), &modes),
-            );
+        if !key.models.is_empty() && !key.models.contains(&asked_concurrency) {
+            applies = false;
+            errors.add(span, not_for(key.name, asked_concurrency, key.models));
         }
-        if UNSUPPORTED.contains(&name) {
+        // Only said where the key would otherwise be right: a key for a mode
+        // this version lacks is answered by the mode's own error.
+        let modes_available =
+            asked_transport.runtime().is_some() && asked_concurrency.runtime().is_some();
+        if key.sets == Sets::Later && applies && modes_available {
             errors.add(
                 span,
-                format!("`{name}` is not supported yet by this version of socketserver"),
+                format!(
+                    "`{}` is not supported yet by this version of socketserver",
+                    key.name
+                ),
             );
         }
     }
@@ -109,51 +57,57 @@ pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
     }
 }
 
-/// Option `name` does not apply to `key = "asked"`, only to `modes`.
-fn not_for(name: &str, key: &str, asked: &str, modes: &[&str]) -> String {
+/// Option `name` does not apply to the mode `asked`, only to `modes`.
+fn not_for<T: Choice>(name: &str, asked: T, modes: &[T]) -> String {
     format!(
-        "`{name}` does not apply to `{key} = \"{asked}\"`; it applies to {}",
-        settings(key, modes)
+        "`{name}` does not apply to `{} = \"{}\"`; it applies to {}",
+        T::KEY,
+        asked.name(),
+        settings(modes)
     )
 }
 
 /// `` `key = "a"` or `key = "b"` ``, as the settings would be written.
-fn settings(key: &str, names: &[&str]) -> String {
-    join(names.iter().map(|n| format!("`{key} = \"{n}\"`")).collect())
+fn settings<T: Choice>(values: &[T]) -> String {
+    join(
+        values
+            .iter()
+            .map(|v| format!("`{} = \"{}\"`", T::KEY, v.name()))
+            .collect(),
+    )
 }
 
 /// The chosen value if this version has it; otherwise an error on the value
 /// and the default, so that expansion can go on.
-fn available<T: Copy + PartialEq>(
-    setting: Option<&Setting<T>>,
-    key: &str,
-    available: &[T],
-    name: fn(T) -> &'static str,
-    default: T,
-    errors: &mut Errors,
-) -> T {
-    let Some(setting) = setting else {
-        return default;
+fn available<T: Choice>(setting: Option<(T, Span)>, errors: &mut Errors) -> T {
+    let Some((value, span)) = setting else {
+        return T::DEFAULT;
     };
-    if available.contains(&setting.value) {
-        return setting.value;
+    if value.runtime().is_some() {
+        return value;
     }
-    let names: Vec<_> = available.iter().map(|v| name(*v)).collect();
+    let have: Vec<_> = T::ALL
+        .iter()
+        .copied()
+        .filter(|v| v.runtime().is_some())
+        .collect();
     errors.add(
-        setting.span,
+        span,
         format!(
-            "{key} `{}` is not available yet in this version of socketserver; use {}",
-            name(setting.value),
-            settings(key, &names),
+            "{} `{}` is not available yet in this version of socketserver; use {}",
+            T::KEY,
+            value.name(),
+            settings(&have),
         ),
     );
-    default
+    T::DEFAULT
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::attr::parse;
+    use crate::table::KEYS;
     use quote::quote;
 
     fn errors_of(args: proc_macro2::TokenStream) -> Vec<String> {
@@ -177,6 +131,30 @@ mod tests {
     }
 
     #[test]
+    fn the_defaults_are_available() {
+        assert!(Transport::DEFAULT.runtime().is_some());
+        assert!(Transport::DEFAULT.request().is_some());
+        assert!(Concurrency::DEFAULT.runtime().is_some());
+        for transport in Transport::ALL {
+            assert_eq!(transport.runtime().is_some(), transport.request().is_some());
+        }
+    }
+
+    #[test]
+    fn every_key_that_sets_a_method_applies_somewhere_available() {
+        for key in KEYS {
+            if matches!(key.sets, Sets::Method(_) | Sets::MethodSome(_)) {
+                let somewhere = Transport::ALL.iter().any(|t| {
+                    Concurrency::ALL.iter().any(|c| {
+                        t.runtime().is_some() && c.runtime().is_some() && key.applies(*t, *c)
+                    })
+                });
+                assert!(somewhere, "`{}` can never be used", key.name);
+            }
+        }
+    }
+
+    #[test]
     fn options_must_apply_to_the_chosen_modes() {
         assert_eq!(
             errors_of(quote! { concurrency = "sync", daemon_threads = true }),
@@ -189,6 +167,14 @@ mod tests {
             [
                 "`max_children` does not apply to `concurrency = \"threading\"`; it applies to `concurrency = \"forking\"`"
             ]
+        );
+    }
+
+    #[test]
+    fn keys_of_later_versions_say_so() {
+        assert_eq!(
+            errors_of(quote! { max_connections = 4 }),
+            ["`max_connections` is not supported yet by this version of socketserver"]
         );
     }
 

@@ -68,34 +68,14 @@
 //! generics allowed) and gives it the methods `bind(addr)` and `builder()` (to
 //! override settings at run time, e.g. `Upper.builder().backlog(4096).bind(addr)`),
 //! so the struct cannot have methods of its own by those names. The struct is
-//! shared by every request, on several threads: it must be `Send + Sync +
-//! 'static`. Its keys, all optional:
-//!
-//! | key | value | default |
-//! | --- | --- | --- |
-//! | `transport` | `"tcp"` | `"tcp"` |
-//! | `concurrency` | `"sync"` (one request at a time) or `"threading"` (a thread each) | `"threading"` |
-//! | `backlog` | listen queue length, 1 to 2<sup>31</sup>-1 | 1024 |
-//! | `reuse_address`, `reuse_port`, `nodelay` | `true` / `false` | `true`, `false`, `false` |
-//! | `timeout` | per-connection read/write timeout, e.g. `"30s"` | none |
-//! | `poll_interval` | longest wait between loop turns, e.g. `"500ms"` | `"500ms"` |
-//! | `shutdown_timeout` | how long closing waits before shutting connections down | `"5s"` |
-//! | `daemon_threads`, `block_on_close` | `true` / `false` (`threading` only) | `false`, `true` |
-//!
-//! Durations are a number and a unit: `ns`, `us`, `ms`, `s`, `m`, `h` (`"1.5s"`).
-//! The keys `workers`, `queue`, `max_children`, `max_connections` and
-//! `max_packet_size`, and the transports and models not listed, belong to
-//! later versions; using them is a compile error that says so.
-//!
-//! `#[handle]` marks exactly one method, `fn(&self, req: &mut StreamRequest)
-//! -> io::Result<()>`. `#[hook]` marks a method that replaces a hook, chosen
-//! by the method's name: `setup` and `finish` (`(&self, &mut StreamRequest) ->
-//! io::Result<()>`), `verify_request` (`(&self, &SocketAddr) -> bool`),
-//! `handle_error` (`(&self, &SocketAddr, &RequestError)`), `handle_timeout` and
-//! `service_actions` (`(&self)`). Every mistake is a compile error on the
-//! offending token that says what to write. The attributes implement
-//! [`Service`]; the `raw_runtime` example (`examples/raw_runtime.rs`) shows the
-//! same server without them.
+//! shared by every request, on several threads: every field must be `Send +
+//! Sync`. [`#[server]`](server) lists every key (transport, concurrency model,
+//! socket options, timeouts), with its values and default; [`#[handle]`](handle)
+//! the handler's signature; [`#[hook]`](hook) the hooks (`verify_request`,
+//! `handle_error`, `setup`, `finish`, `handle_timeout`, `service_actions`).
+//! Every mistake is a compile error on the offending token that says what to
+//! write. The attributes implement [`Service`]; the `raw_runtime` example
+//! shows the same server without them.
 //!
 //! What they expand to, in short: `#[server]` writes `impl Service for Upper`
 //! (with `type Request = StreamRequest<TcpStream>` for TCP) whose `handle` and

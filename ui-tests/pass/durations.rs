@@ -1,4 +1,5 @@
-//! Every unit a duration key takes, with fractions and spaces.
+//! Every unit a duration key takes, with fractions and spaces, and durations
+//! of several parts.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;
@@ -11,6 +12,13 @@ struct Large;
 
 #[server(timeout = "3µs", poll_interval = "1500ms", shutdown_timeout = "1.25h")]
 struct Mixed;
+
+#[server(
+    timeout = "1m30s",
+    poll_interval = "1s 500ms",
+    shutdown_timeout = "1h 30m"
+)]
+struct Compound;
 
 impl Small {
     #[handle]
@@ -27,6 +35,13 @@ impl Large {
 }
 
 impl Mixed {
+    #[handle]
+    fn handle(&self, _req: &mut StreamRequest) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Compound {
     #[handle]
     fn handle(&self, _req: &mut StreamRequest) -> io::Result<()> {
         Ok(())
@@ -62,6 +77,14 @@ fn main() {
             "timeout: Some(3µs)",
             "poll_interval: 1.5s",
             "shutdown_timeout: 4500s",
+        ],
+    );
+    check(
+        format!("{:?}", Compound.builder()),
+        &[
+            "timeout: Some(90s)",
+            "poll_interval: 1.5s",
+            "shutdown_timeout: 5400s",
         ],
     );
 }
