@@ -146,7 +146,7 @@ fn connections_keep_nagle_by_default() {
 #[test]
 fn an_option_set_on_the_unbound_socket_applies_to_the_server() {
     let mut unbound = TcpServer::builder(reply_with(|req| Ok(req.stream().ttl()?.to_string())))
-        .unbound(LOOPBACK.parse().unwrap())
+        .unbound(LOOPBACK)
         .unwrap();
     unbound.socket().set_ttl_v4(42).unwrap();
     unbound.server_bind().unwrap();
@@ -160,7 +160,7 @@ fn an_option_set_on_the_unbound_socket_applies_to_the_server() {
 #[test]
 fn server_activate_binds_an_unbound_server_itself() {
     let unbound = TcpServer::builder(echo())
-        .unbound(LOOPBACK.parse().unwrap())
+        .unbound(LOOPBACK)
         .unwrap();
     let server = unbound.server_activate().unwrap();
     assert_ne!(server.server_address().port(), 0);
@@ -219,7 +219,7 @@ fn a_bind_error_keeps_the_operating_system_error_as_its_source() {
 #[test]
 fn server_bind_reads_back_the_real_port() {
     let mut unbound = TcpServer::builder(echo())
-        .unbound(LOOPBACK.parse().unwrap())
+        .unbound(LOOPBACK)
         .unwrap();
     assert_eq!(unbound.server_address().port(), 0);
     unbound.server_bind().unwrap();

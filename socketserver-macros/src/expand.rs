@@ -147,7 +147,7 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
             #[allow(dead_code)]
             pub fn bind(
                 self,
-                __socketserver_addr: impl #private::ToSocketAddrs,
+                __socketserver_addr: impl #private::BindAddr<#transport>,
             ) -> #private::io::Result<#private::Server<#transport, #concurrency, Self>> {
                 Self::builder(self).bind(__socketserver_addr)
             }

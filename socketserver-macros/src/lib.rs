@@ -46,7 +46,7 @@
 //!             .backlog(128)
 //!             .timeout(Some(Duration::from_nanos(30_000_000_000)))
 //!     }
-//!     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server<Tcp, Threading, Self>> where … {
+//!     pub fn bind(self, addr: impl BindAddr<Tcp>) -> io::Result<Server<Tcp, Threading, Self>> where … {
 //!         Self::builder(self).bind(addr)
 //!     }
 //! }

@@ -1,57 +1,27 @@
-//! [`Builder`]: a server's settings before it binds, and [`Unbound`]: a server
-//! whose socket exists but is not bound yet.
+//! [`Builder`]: a server's settings before it binds, the one place that binds
+//! every transport; and [`Unbound`]: a server whose socket exists but is not
+//! bound yet.
 
-use crate::concurrency::Concurrency;
+use crate::concurrency::{Concurrency, Threading};
 use crate::connections::Connections;
 use crate::job::Shared;
-use crate::request::RequestConfig;
 use crate::server::Server;
 use crate::service::Service;
-use crate::transport::Transport;
+use crate::settings::Settings;
+use crate::transport::{BindAddr, ListenOptions, NodelayOptions, ReuseOptions, Transport, Yields};
+use socket2::Socket;
 use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Settings that hold for every transport and concurrency model.
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    pub(crate) poll_interval: Duration,
-    pub(crate) accept_timeout: Option<Duration>,
-    pub(crate) shutdown_timeout: Duration,
-    pub(crate) request: RequestConfig,
-}
-
-impl Settings {
-    /// Rejects what the socket layer would take for something else: to
-    /// `setsockopt`, a zero timeout means "no timeout", and std refuses it.
-    pub(crate) fn validate(&self) -> io::Result<()> {
-        if self.request.timeout == Some(Duration::ZERO) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the per-connection `timeout` must be above zero (`None` waits forever)",
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            poll_interval: Duration::from_millis(500),
-            accept_timeout: None,
-            shutdown_timeout: Duration::from_secs(5),
-            request: RequestConfig::default(),
-        }
-    }
-}
-
 /// A server's configuration before it binds: made by [`Server::builder`],
-/// finished by the transport's `bind` (e.g. [`Builder::bind`] for TCP).
+/// finished by [`bind`](Builder::bind) (or [`unbound`](Builder::unbound), or
+/// [`from_listener`](Builder::from_listener)).
 ///
-/// Options that belong to one transport or one concurrency model exist only on
-/// builders of that transport or model, so a misplaced option does not compile.
+/// Options that belong to some transports only exist on builders of those
+/// transports (`backlog` for the ones that listen, `nodelay` for TCP, …), so a
+/// misplaced option does not compile.
 ///
 /// ```no_run
 /// use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
@@ -73,16 +43,38 @@ pub struct Builder<T: Transport, C, S> {
     pub(crate) settings: Settings,
 }
 
-impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
-    pub(crate) fn new(service: S, concurrency: C) -> Self {
+impl<T: Transport, C: Concurrency + Default, S: Service> Server<T, C, S> {
+    /// Starts the configuration of a server around `service`; finish it with
+    /// [`Builder::bind`].
+    pub fn builder(service: S) -> Builder<T, C, S> {
         Builder {
             service,
-            concurrency,
+            concurrency: C::default(),
             transport: T::Options::default(),
             settings: Settings::default(),
         }
     }
 
+    /// Binds a server to `addr` with the default options and activates it:
+    /// Python's `TCPServer(addr, Handler)`.
+    ///
+    /// For TCP, `addr` is anything [`ToSocketAddrs`](std::net::ToSocketAddrs)
+    /// takes: `"127.0.0.1:8000"`, `"[::1]:0"`, `("localhost", 8000)`. Port 0
+    /// picks a free port; read it back with
+    /// [`server_address`](Server::server_address).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::bind`].
+    pub fn bind(addr: impl BindAddr<T>, service: S) -> io::Result<Self>
+    where
+        T: Yields<S::Request>,
+    {
+        Server::builder(service).bind(addr)
+    }
+}
+
+impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
     /// How long `serve_forever` waits at most between two turns, each of which
     /// runs `service_actions` (default 500 ms). A shutdown does not wait for it.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
@@ -130,9 +122,133 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
         self
     }
 
-    /// Makes the server around a bound, listening transport.
-    /// Transports call [`Settings::validate`] before they create a socket.
-    pub(crate) fn build(self, transport: T) -> io::Result<Server<T, C, S>> {
+    /// The length of the queue of connections not yet accepted (Python's
+    /// `request_queue_size`; default 1024, capped by the system's `somaxconn`).
+    pub fn backlog(mut self, backlog: i32) -> Self
+    where
+        T::Options: ListenOptions,
+    {
+        self.transport.set_backlog(backlog);
+        self
+    }
+
+    /// `SO_REUSEADDR`: rebind at once an address whose earlier connections are
+    /// in `TIME_WAIT` (Python's `allow_reuse_address`; default on).
+    pub fn reuse_address(mut self, on: bool) -> Self
+    where
+        T::Options: ReuseOptions,
+    {
+        self.transport.set_reuse_address(on);
+        self
+    }
+
+    /// `SO_REUSEPORT`: let several sockets bind the same port and share its
+    /// requests (Python's `allow_reuse_port`; default off).
+    pub fn reuse_port(mut self, on: bool) -> Self
+    where
+        T::Options: ReuseOptions,
+    {
+        self.transport.set_reuse_port(on);
+        self
+    }
+
+    /// `TCP_NODELAY` on every connection: send small writes at once instead of
+    /// coalescing them (Python's `disable_nagle_algorithm`; default off).
+    pub fn nodelay(mut self, on: bool) -> Self
+    where
+        T::Options: NodelayOptions,
+    {
+        self.transport.set_nodelay(on);
+        self
+    }
+}
+
+impl<T: Transport, S: Service> Builder<T, Threading, S> {
+    /// Whether closing the server leaves handler threads running (Python's
+    /// `daemon_threads`; default `false`).
+    pub fn daemon_threads(mut self, on: bool) -> Self {
+        self.concurrency = self.concurrency.daemon_threads(on);
+        self
+    }
+
+    /// Whether closing the server waits for handler threads (Python's
+    /// `block_on_close`; default `true`).
+    pub fn block_on_close(mut self, on: bool) -> Self {
+        self.concurrency = self.concurrency.block_on_close(on);
+        self
+    }
+}
+
+impl<T, C, S> Builder<T, C, S>
+where
+    T: Transport + Yields<S::Request>,
+    C: Concurrency,
+    S: Service,
+{
+    /// Creates the socket, binds it to `addr` and activates it (for a stream
+    /// transport, listens). When `addr` resolves to several addresses, each is
+    /// tried in turn and the first that binds is used.
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be resolved, or no address it resolves to can be
+    /// bound (the error of the last one, naming it); when the settings are
+    /// invalid ([`io::ErrorKind::InvalidInput`]). A socket that fails to bind
+    /// or activate is closed before the error returns.
+    pub fn bind(self, addr: impl BindAddr<T>) -> io::Result<Server<T, C, S>> {
+        self.settings.validate()?;
+        let mut last_error = None;
+        for addr in addr.bind_addrs()? {
+            let bound = T::new_socket(&addr, &self.transport).and_then(|socket| {
+                T::bind_socket(&socket, &addr, &self.transport)?;
+                T::activate(socket, &self.transport)
+            });
+            match bound {
+                Ok(transport) => return self.build(transport),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.expect("bind_addrs returns at least one address or an error"))
+    }
+
+    /// Creates the socket for `addr` with the configured options, but neither
+    /// binds nor activates it (Python's `bind_and_activate=False`): set any
+    /// further option on [`Unbound::socket`], then call
+    /// [`Unbound::server_bind`] and [`Unbound::server_activate`]. Of an address
+    /// that resolves to several, the first is used.
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be resolved or the socket cannot be created.
+    pub fn unbound(self, addr: impl BindAddr<T>) -> io::Result<Unbound<T, C, S>> {
+        self.settings.validate()?;
+        let addr = addr.bind_addrs()?.swap_remove(0);
+        let socket = T::new_socket(&addr, &self.transport)?;
+        Ok(Unbound {
+            socket,
+            addr,
+            bound: false,
+            builder: self,
+        })
+    }
+
+    /// Serves on a socket that is already bound (and, for a stream transport,
+    /// listening), for instance one handed over by systemd:
+    /// `TcpListener::from(OwnedFd)`. The options that apply before binding
+    /// (backlog, address reuse) do not apply; the others (`nodelay`) do.
+    ///
+    /// # Errors
+    ///
+    /// When the socket is not of this transport's kind (e.g. a TCP socket that
+    /// is not listening), or when the settings are invalid.
+    pub fn from_listener(self, listener: impl Into<Socket>) -> io::Result<Server<T, C, S>> {
+        self.settings.validate()?;
+        let transport = T::adopt(listener.into(), &self.transport)?;
+        self.build(transport)
+    }
+
+    /// Makes the server around an activated transport.
+    fn build(self, transport: T) -> io::Result<Server<T, C, S>> {
         let shared = Arc::new(Shared {
             service: self.service,
             config: self.settings.request.clone(),
@@ -153,13 +269,56 @@ impl<T: Transport, C: fmt::Debug, S> fmt::Debug for Builder<T, C, S> {
 }
 
 /// A server whose socket is created but not yet bound (Python's
-/// `bind_and_activate=False`); made by the transport's `unbound`
-/// (e.g. [`Builder::unbound`] for TCP).
+/// `bind_and_activate=False`); made by [`Builder::unbound`].
 pub struct Unbound<T: Transport, C, S> {
-    pub(crate) socket: socket2::Socket,
-    pub(crate) addr: T::Addr,
-    pub(crate) bound: bool,
-    pub(crate) builder: Builder<T, C, S>,
+    socket: Socket,
+    addr: T::Addr,
+    bound: bool,
+    builder: Builder<T, C, S>,
+}
+
+impl<T, C, S> Unbound<T, C, S>
+where
+    T: Transport + Yields<S::Request>,
+    C: Concurrency,
+    S: Service,
+{
+    /// The socket, to set options on before it binds.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// The address the socket is to bind to, and once bound, the address it is
+    /// bound to (with the real port when it asked for port 0).
+    pub fn server_address(&self) -> T::Addr {
+        self.addr.clone()
+    }
+
+    /// Binds the socket (Python's `server_bind`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Transport::bind_socket`].
+    pub fn server_bind(&mut self) -> io::Result<()> {
+        self.addr = T::bind_socket(&self.socket, &self.addr, &self.builder.transport)?;
+        self.bound = true;
+        Ok(())
+    }
+
+    /// Activates the socket (for a stream transport, listens) and returns the
+    /// server (Python's `server_activate`); binds first if
+    /// [`server_bind`](Unbound::server_bind) was not called.
+    ///
+    /// # Errors
+    ///
+    /// As [`Transport::bind_socket`] and [`Transport::activate`].
+    pub fn server_activate(mut self) -> io::Result<Server<T, C, S>> {
+        if !self.bound {
+            self.server_bind()?;
+        }
+        let transport = T::activate(self.socket, &self.builder.transport)?;
+        self.builder.build(transport)
+    }
 }
 
 impl<T: Transport, C: fmt::Debug, S> fmt::Debug for Unbound<T, C, S> {

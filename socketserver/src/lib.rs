@@ -156,6 +156,7 @@ mod report;
 mod request;
 mod server;
 mod service;
+mod settings;
 mod shutdown;
 mod signals;
 
@@ -167,7 +168,7 @@ pub use server::Server;
 pub use service::{ClientAddr, HandlerFn, Service, handler_fn};
 pub use shutdown::ShutdownHandle;
 pub use socketserver_macros::{handle, hook, server};
-pub use transport::{Tcp, TcpOptions, Transport};
+pub use transport::{BindAddr, Tcp, TcpOptions, Transport, Yields};
 
 /// A TCP server that serves one request at a time (Python's `TCPServer`).
 pub type TcpServer<S> = Server<Tcp, Synchronous, S>;

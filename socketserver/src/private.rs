@@ -13,12 +13,12 @@ pub use crate::error::RequestError;
 pub use crate::request::{Request, StreamRequest};
 pub use crate::server::Server;
 pub use crate::service::Service;
-pub use crate::transport::Tcp;
+pub use crate::transport::{BindAddr, Tcp};
 pub use core::option::Option::Some;
 pub use core::result::Result::Ok;
 pub use core::time::Duration;
 pub use std::io;
-pub use std::net::{TcpStream, ToSocketAddrs};
+pub use std::net::TcpStream;
 
 use crate::error::log_request_error;
 use core::fmt::Debug;

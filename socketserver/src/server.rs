@@ -2,7 +2,6 @@
 //! selector loop that accepts requests and hands them on (Python's `BaseServer`).
 
 use crate::accept::{Backoff, Recovery, recovery};
-use crate::builder::{Builder, Settings};
 use crate::concurrency::Concurrency;
 use crate::connections::Connections;
 use crate::error::{RequestError, Stage};
@@ -11,6 +10,7 @@ use crate::report::emit;
 use crate::request::Request;
 use crate::selector::{Events, Interest, Key, Selector};
 use crate::service::Service;
+use crate::settings::Settings;
 use crate::shutdown::{Control, ShutdownHandle};
 use crate::signals::Registration;
 use crate::transport::Transport;
@@ -102,18 +102,10 @@ enum Accepted {
     Failed,
 }
 
-impl<T: Transport, C: Concurrency + Default, S: Service> Server<T, C, S> {
-    /// Starts the configuration of a server around `service`; finish it with the
-    /// transport's `bind` (for TCP, [`Builder::bind`]).
-    pub fn builder(service: S) -> Builder<T, C, S> {
-        Builder::new(service, C::default())
-    }
-}
-
 impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
     pub(crate) fn new(
         transport: T,
-        concurrency: C,
+        mut concurrency: C,
         shared: Arc<Shared<S>>,
         settings: &Settings,
     ) -> io::Result<Self> {
@@ -121,6 +113,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
         let fd = transport.as_fd().as_raw_fd();
         let listener = selector.register(&mut SourceFd(&fd), Interest::READABLE, Role::Listener)?;
         let (_, waker) = selector.waker(Role::Waker)?;
+        concurrency.attach(waker.clone());
         let connections = Arc::clone(&shared.connections);
         let control = Arc::new(Control::new(
             waker,
@@ -273,10 +266,11 @@ where
         let deadline = self
             .accept_timeout
             .and_then(|timeout| Instant::now().checked_add(timeout));
-        // The model's housekeeping (reaping finished threads), as on every turn
-        // of `serve_forever`: a server driven only by this keeps no more.
-        self.workers.concurrency.service_actions();
         loop {
+            // The model's housekeeping (reaping finished threads or children),
+            // as on every turn of `serve_forever`: a server driven only by
+            // this keeps no more, and a model waiting for capacity gets it back.
+            self.workers.concurrency.service_actions();
             if self.may_accept()
                 && let Accepted::One = self.accept_one()
             {
@@ -290,10 +284,15 @@ where
             if self.may_accept() {
                 continue;
             }
-            let wait = match (left, self.backoff.remaining()) {
-                (Some(left), Some(pause)) => Some(left.min(pause)),
-                (left, pause) => left.or(pause),
-            };
+            // Without capacity, look again at least every `poll_interval`
+            // (a model wakes the loop when capacity returns, but reaping
+            // happens here).
+            let capacity_wait =
+                (!self.workers.concurrency.has_capacity()).then_some(self.poll_interval);
+            let wait = [left, self.backoff.remaining(), capacity_wait]
+                .into_iter()
+                .flatten()
+                .min();
             self.selector.select(&mut self.events, wait)?;
             self.note_events();
         }
@@ -305,15 +304,21 @@ where
         }
     }
 
+    /// Whether to accept now: connections may be waiting, no pause after an
+    /// accept error is running, and the concurrency model can take one more
+    /// (when it cannot, connections wait in the kernel's queue, and the model
+    /// wakes the loop when it can again).
     fn may_accept(&self) -> bool {
-        self.pending && self.backoff.remaining().is_none()
+        self.pending
+            && self.backoff.remaining().is_none()
+            && self.workers.concurrency.has_capacity()
     }
 
     /// How long the loop may wait for events before it must act on its own.
     fn accept_wait(&self, poll_interval: Duration) -> Duration {
         match self.backoff.remaining() {
             Some(pause) => pause.min(poll_interval),
-            None if self.pending => Duration::ZERO,
+            None if self.may_accept() => Duration::ZERO,
             None => poll_interval,
         }
     }

@@ -19,6 +19,7 @@ pub use threading::Threading;
 use crate::connections::Connections;
 pub use crate::job::Job;
 use crate::report::emit;
+use crate::selector::Waker;
 use crate::service::Service;
 use std::io;
 use std::time::Duration;
@@ -33,8 +34,21 @@ pub trait Concurrency: sealed::Sealed + Send + 'static {
     /// could not be started; it has been dropped, which closed its connection.
     fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()>;
 
+    /// Whether the model can take one more request now. While it cannot, the
+    /// server stops accepting: connections wait in the kernel's listen queue
+    /// (datagrams in the socket's buffer), and the model wakes the loop through
+    /// the waker given to [`attach`](Concurrency::attach) when it can again.
+    fn has_capacity(&self) -> bool {
+        true
+    }
+
+    /// Called once, when the server is made, with what wakes its loop.
+    fn attach(&mut self, wake_loop: Waker) {
+        let _ = wake_loop;
+    }
+
     /// Housekeeping (such as reaping finished threads), on every turn of
-    /// `serve_forever` and at the start of every `handle_request`.
+    /// `serve_forever` and of `handle_request`.
     fn service_actions(&mut self) {}
 
     /// Waits, as configured, for the requests this model started: up to

@@ -1,10 +1,8 @@
 //! [`Threading`]: a thread per connection, Python's `ThreadingMixIn`.
 
 use super::{Concurrency, Job, sealed, wait_for_connections};
-use crate::builder::Builder;
 use crate::connections::Connections;
 use crate::service::Service;
-use crate::transport::Transport;
 use std::io;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -109,19 +107,5 @@ impl Concurrency for Threading {
             // `Job::run` catches panics, so a join error cannot carry one of ours.
             let _ = thread.join();
         }
-    }
-}
-
-impl<T: Transport, S: Service> Builder<T, Threading, S> {
-    /// Whether closing the server leaves handler threads running (default `false`).
-    pub fn daemon_threads(mut self, on: bool) -> Self {
-        self.concurrency.daemon_threads = on;
-        self
-    }
-
-    /// Whether closing the server waits for handler threads (default `true`).
-    pub fn block_on_close(mut self, on: bool) -> Self {
-        self.concurrency.block_on_close = on;
-        self
     }
 }

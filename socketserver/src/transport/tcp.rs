@@ -1,10 +1,6 @@
 //! [`Tcp`]: TCP over IPv4 and IPv6, Python's `TCPServer`.
 
-use super::{Transport, sealed};
-use crate::builder::{Builder, Unbound};
-use crate::concurrency::Concurrency;
-use crate::server::Server;
-use crate::service::Service;
+use super::{BindAddr, ListenOptions, NodelayOptions, ReuseOptions, Transport, context, sealed};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -49,63 +45,6 @@ pub struct Tcp {
     nodelay: bool,
 }
 
-impl Tcp {
-    /// A new socket for `addr` with the options that must precede `bind`.
-    fn socket(addr: SocketAddr, options: &TcpOptions) -> io::Result<Socket> {
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-            .map_err(|e| context(e, "cannot create a TCP socket for", addr))?;
-        let set = || -> io::Result<()> {
-            socket.set_reuse_address(options.reuse_address)?;
-            if options.reuse_port {
-                socket.set_reuse_port(true)?;
-            }
-            Ok(())
-        };
-        set().map_err(|e| context(e, "cannot set the socket options of", addr))?;
-        Ok(socket)
-    }
-
-    fn bind(socket: &Socket, addr: SocketAddr) -> io::Result<()> {
-        socket
-            .bind(&SockAddr::from(addr))
-            .map_err(|e| context(e, "cannot bind", addr))
-    }
-
-    /// Listens on a bound socket (Python's `server_activate`).
-    fn activate(socket: Socket, options: &TcpOptions) -> io::Result<Tcp> {
-        let addr = local_addr(&socket)?;
-        socket
-            .listen(options.backlog)
-            .map_err(|e| context(e, "cannot listen on", addr))?;
-        Tcp::adopt(socket.into(), options)
-    }
-
-    /// Takes over a listening socket, e.g. one inherited from systemd.
-    fn adopt(listener: TcpListener, options: &TcpOptions) -> io::Result<Tcp> {
-        let addr = listener.local_addr()?;
-        let socket = socket2::SockRef::from(&listener);
-        if socket.r#type()? != Type::STREAM || !is_listening(&socket)? {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("cannot serve on {addr}: not a listening TCP socket"),
-            ));
-        }
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| context(e, "cannot make non-blocking the listener on", addr))?;
-        if options.nodelay {
-            // Set on the listener too, so that systems whose connections inherit
-            // it (Linux does) need no call per connection.
-            socket.set_tcp_nodelay(true)?;
-        }
-        Ok(Tcp {
-            listener,
-            addr,
-            nodelay: options.nodelay && !NODELAY_INHERITED,
-        })
-    }
-}
-
 /// Whether `listen` was called on the socket (where the system can tell).
 fn is_listening(socket: &socket2::SockRef<'_>) -> io::Result<bool> {
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
@@ -124,36 +63,46 @@ fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket"))
 }
 
-/// Says what was being done to which address, keeping the error's kind and
-/// the operating system's error as its [`source`](std::error::Error::source).
-fn context(error: io::Error, doing: &str, addr: SocketAddr) -> io::Error {
-    let kind = error.kind();
-    io::Error::new(
-        kind,
-        Context {
-            what: format!("{doing} {addr}"),
-            source: error,
-        },
-    )
-}
-
-/// An error with what was being done when it happened.
-#[derive(Debug)]
-struct Context {
-    what: String,
-    source: io::Error,
-}
-
-impl std::fmt::Display for Context {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.what, self.source)
+impl ListenOptions for TcpOptions {
+    fn set_backlog(&mut self, backlog: i32) {
+        self.backlog = backlog;
     }
 }
 
-impl std::error::Error for Context {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+impl ReuseOptions for TcpOptions {
+    fn set_reuse_address(&mut self, on: bool) {
+        self.reuse_address = on;
     }
+    fn set_reuse_port(&mut self, on: bool) {
+        self.reuse_port = on;
+    }
+}
+
+impl NodelayOptions for TcpOptions {
+    fn set_nodelay(&mut self, on: bool) {
+        self.nodelay = on;
+    }
+}
+
+impl<A: ToSocketAddrs> BindAddr<Tcp> for A {
+    fn bind_addrs(self) -> io::Result<Vec<SocketAddr>> {
+        resolve(self)
+    }
+}
+
+/// The addresses `addr` resolves to, with a message that says what failed.
+pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<_> = addr
+        .to_socket_addrs()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot resolve the address to bind: {e}")))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to no address to bind",
+        ));
+    }
+    Ok(addrs)
 }
 
 impl sealed::Sealed for Tcp {}
@@ -162,6 +111,59 @@ impl Transport for Tcp {
     type Conn = TcpStream;
     type Addr = SocketAddr;
     type Options = TcpOptions;
+
+    fn new_socket(addr: &SocketAddr, options: &TcpOptions) -> io::Result<Socket> {
+        let addr = *addr;
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(|e| context(e, "cannot create a TCP socket for", &addr))?;
+        let set = || -> io::Result<()> {
+            socket.set_reuse_address(options.reuse_address)?;
+            if options.reuse_port {
+                socket.set_reuse_port(true)?;
+            }
+            Ok(())
+        };
+        set().map_err(|e| context(e, "cannot set the socket options of", &addr))?;
+        Ok(socket)
+    }
+
+    fn bind_socket(socket: &Socket, addr: &SocketAddr, _: &TcpOptions) -> io::Result<SocketAddr> {
+        socket
+            .bind(&SockAddr::from(*addr))
+            .map_err(|e| context(e, "cannot bind", addr))?;
+        local_addr(socket)
+    }
+
+    fn activate(socket: Socket, options: &TcpOptions) -> io::Result<Tcp> {
+        let addr = local_addr(&socket)?;
+        socket
+            .listen(options.backlog)
+            .map_err(|e| context(e, "cannot listen on", &addr))?;
+        Tcp::adopt(socket, options)
+    }
+
+    fn adopt(socket: Socket, options: &TcpOptions) -> io::Result<Tcp> {
+        let addr = local_addr(&socket)?;
+        if socket.r#type()? != Type::STREAM || !is_listening(&socket2::SockRef::from(&socket))? {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot serve on {addr}: not a listening TCP socket"),
+            ));
+        }
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| context(e, "cannot make non-blocking the listener on", &addr))?;
+        if options.nodelay {
+            // Set on the listener too, so that systems whose connections inherit
+            // it (Linux does) need no call per connection.
+            socket.set_tcp_nodelay(true)?;
+        }
+        Ok(Tcp {
+            listener: socket.into(),
+            addr,
+            nodelay: options.nodelay && !NODELAY_INHERITED,
+        })
+    }
 
     fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, addr) = self.listener.accept()?;
@@ -200,128 +202,5 @@ impl Transport for Tcp {
 impl AsFd for Tcp {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.listener.as_fd()
-    }
-}
-
-impl<C: Concurrency + Default, S: Service> Server<Tcp, C, S> {
-    /// Binds a TCP server to `addr` with the default options and starts
-    /// listening: Python's `TCPServer(addr, Handler)`.
-    ///
-    /// `addr` is anything [`ToSocketAddrs`] takes: `"127.0.0.1:8000"`,
-    /// `"[::1]:0"`, `("localhost", 8000)`. Port 0 picks a free port; read it back
-    /// with [`server_address`](Server::server_address).
-    pub fn bind<A: ToSocketAddrs>(addr: A, service: S) -> io::Result<Self> {
-        Server::builder(service).bind(addr)
-    }
-}
-
-impl<C: Concurrency, S: Service> Builder<Tcp, C, S> {
-    /// The length of the queue of connections not yet accepted (default 1024).
-    pub fn backlog(mut self, backlog: i32) -> Self {
-        self.transport.backlog = backlog;
-        self
-    }
-
-    /// `SO_REUSEADDR` (default on).
-    pub fn reuse_address(mut self, on: bool) -> Self {
-        self.transport.reuse_address = on;
-        self
-    }
-
-    /// `SO_REUSEPORT` (default off).
-    pub fn reuse_port(mut self, on: bool) -> Self {
-        self.transport.reuse_port = on;
-        self
-    }
-
-    /// `TCP_NODELAY` on every connection (default off).
-    pub fn nodelay(mut self, on: bool) -> Self {
-        self.transport.nodelay = on;
-        self
-    }
-
-    /// Binds to `addr` and listens. When `addr` resolves to several addresses,
-    /// each is tried in turn and the first that binds is used.
-    ///
-    /// A socket that fails to bind or listen is closed before the error returns.
-    pub fn bind<A: ToSocketAddrs>(self, addr: A) -> io::Result<Server<Tcp, C, S>> {
-        self.settings.validate()?;
-        let mut last_error = None;
-        let addrs = addr.to_socket_addrs().map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot resolve the address to bind: {e}"))
-        })?;
-        for addr in addrs {
-            match self.bind_one(addr) {
-                Ok(transport) => return self.build(transport),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the address resolved to no address to bind",
-            )
-        }))
-    }
-
-    fn bind_one(&self, addr: SocketAddr) -> io::Result<Tcp> {
-        let socket = Tcp::socket(addr, &self.transport)?;
-        Tcp::bind(&socket, addr)?;
-        Tcp::activate(socket, &self.transport)
-    }
-
-    /// Creates the socket for `addr` with the configured options, but neither
-    /// binds nor listens (Python's `bind_and_activate=False`): set any further
-    /// option on [`Unbound::socket`], then call [`Unbound::server_bind`] and
-    /// [`Unbound::server_activate`].
-    pub fn unbound(self, addr: SocketAddr) -> io::Result<Unbound<Tcp, C, S>> {
-        self.settings.validate()?;
-        let socket = Tcp::socket(addr, &self.transport)?;
-        Ok(Unbound {
-            socket,
-            addr,
-            bound: false,
-            builder: self,
-        })
-    }
-
-    /// Serves on a listener that is already bound and listening, for instance
-    /// one handed over by systemd (`TcpListener::from(OwnedFd)`). The backlog
-    /// and reuse options do not apply; `nodelay` does.
-    pub fn from_listener(self, listener: TcpListener) -> io::Result<Server<Tcp, C, S>> {
-        self.settings.validate()?;
-        let transport = Tcp::adopt(listener, &self.transport)?;
-        self.build(transport)
-    }
-}
-
-impl<C: Concurrency, S: Service> Unbound<Tcp, C, S> {
-    /// The socket, to set options on before it binds.
-    pub fn socket(&self) -> &Socket {
-        &self.socket
-    }
-
-    /// The address the socket is to bind to, and once bound, the address it is
-    /// bound to (with the real port when it asked for port 0).
-    pub fn server_address(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Binds the socket (Python's `server_bind`).
-    pub fn server_bind(&mut self) -> io::Result<()> {
-        Tcp::bind(&self.socket, self.addr)?;
-        self.addr = local_addr(&self.socket)?;
-        self.bound = true;
-        Ok(())
-    }
-
-    /// Listens and returns the server (Python's `server_activate`); binds
-    /// first if [`server_bind`](Unbound::server_bind) was not called.
-    pub fn server_activate(mut self) -> io::Result<Server<Tcp, C, S>> {
-        if !self.bound {
-            self.server_bind()?;
-        }
-        let transport = Tcp::activate(self.socket, &self.builder.transport)?;
-        self.builder.build(transport)
     }
 }
