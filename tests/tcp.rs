@@ -159,9 +159,7 @@ fn an_option_set_on_the_unbound_socket_applies_to_the_server() {
 
 #[test]
 fn server_activate_binds_an_unbound_server_itself() {
-    let unbound = TcpServer::builder(echo())
-        .unbound(LOOPBACK)
-        .unwrap();
+    let unbound = TcpServer::builder(echo()).unbound(LOOPBACK).unwrap();
     let server = unbound.server_activate().unwrap();
     assert_ne!(server.server_address().port(), 0);
     let running = serve(server);
@@ -218,9 +216,7 @@ fn a_bind_error_keeps_the_operating_system_error_as_its_source() {
 
 #[test]
 fn server_bind_reads_back_the_real_port() {
-    let mut unbound = TcpServer::builder(echo())
-        .unbound(LOOPBACK)
-        .unwrap();
+    let mut unbound = TcpServer::builder(echo()).unbound(LOOPBACK).unwrap();
     assert_eq!(unbound.server_address().port(), 0);
     unbound.server_bind().unwrap();
     let bound = unbound.server_address();
