@@ -6,7 +6,7 @@
 //! is not an example of its own.
 
 use clap::{Args, ValueEnum};
-use socketserver::{Builder, Concurrency, StreamRequest, Synchronous, Tcp, Threading};
+use socketserver::{BindAddr, Builder, Concurrency, Pool, Service, Synchronous, Threading, Yields};
 use std::io;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,6 +23,9 @@ pub enum Mode {
     Sync,
     /// A thread per connection.
     Threading,
+    /// A pool of worker threads, one per CPU, with a queue of 4 connections
+    /// per worker; when both are full, further clients wait to be accepted.
+    Pool,
 }
 
 /// The options every example server takes besides `--addr`.
@@ -63,19 +66,23 @@ pub fn init_logging() {
 
 /// Serves on `addr` until SIGINT or SIGTERM, then stops cleanly. `builder` is
 /// the server as its `#[server]` attribute configured it (a thread per
-/// connection); `--mode sync` swaps in the synchronous model at run time. Logs
-/// `listening on <addr>` (the real address, also when the port asked for was
-/// 0) once the server accepts connections, and `stopped` at the end.
+/// connection); `--mode sync` or `--mode pool` swaps in another model at run
+/// time. Logs `listening on <addr>` (the real address, also when the port
+/// asked for was 0) once the server accepts connections, and `stopped` at the
+/// end.
 ///
 /// Returns the process's exit status: success after a clean stop, failure
 /// (after logging why) when the server could not start or its loop failed.
-pub fn serve<S>(addr: &str, options: &Options, builder: Builder<Tcp, Threading, S>) -> ExitCode
+pub fn serve<T, S>(addr: &str, options: &Options, builder: Builder<T, Threading, S>) -> ExitCode
 where
-    S: socketserver::Service<Request = StreamRequest>,
+    T: Yields<S::Request>,
+    S: Service,
+    for<'a> &'a str: BindAddr<T>,
 {
     let result = match options.mode {
         Mode::Sync => run(builder.concurrency(Synchronous), addr, options),
         Mode::Threading => run(builder, addr, options),
+        Mode::Pool => run(builder.concurrency(Pool::new()), addr, options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,20 +94,22 @@ where
 }
 
 /// Binds, serves until a signal asks to stop, then closes the server.
-fn run<C, S>(builder: Builder<Tcp, C, S>, addr: &str, options: &Options) -> io::Result<()>
+fn run<T, C, S>(builder: Builder<T, C, S>, addr: &str, options: &Options) -> io::Result<()>
 where
+    T: Yields<S::Request>,
     C: Concurrency,
-    S: socketserver::Service<Request = StreamRequest>,
+    S: Service,
+    for<'a> &'a str: BindAddr<T>,
 {
     let mut server = builder
         .timeout(options.timeout)
         .shutdown_timeout(SHUTDOWN_TIMEOUT)
         .bind(addr)
-        .map_err(|e| io::Error::new(e.kind(), format!("--addr {addr:?}: {e}")))?;
+        .map_err(|e| io::Error::new(e.kind(), format!("{addr:?}: {e}")))?;
     // Before announcing the address: from then on SIGINT or SIGTERM stops the
     // server cleanly (a second one ends the process at once).
     server.shutdown_on_signals()?;
-    log::info!("listening on {}", server.server_address());
+    log::info!("listening on {:?}", server.server_address());
     server
         .serve_forever()
         .map_err(|e| io::Error::new(e.kind(), format!("the server loop failed: {e}")))?;

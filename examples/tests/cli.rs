@@ -27,8 +27,8 @@ const MARGIN: Duration = Duration::from_secs(8);
 /// How often a process is checked for exit.
 const POLL: Duration = Duration::from_millis(10);
 
-const MODES: [&str; 2] = ["sync", "threading"];
-const EXAMPLES: [&str; 3] = ["echo", "upper", "raw_runtime"];
+const MODES: [&str; 3] = ["sync", "threading", "pool"];
+const EXAMPLES: [&str; 4] = ["echo", "upper", "raw_runtime", "udp_echo"];
 
 /// The path of an example binary: the tests run as `target/<profile>/deps/cli-HASH`
 /// and the examples are built into `target/<profile>/examples/`.
@@ -279,6 +279,7 @@ fn help_describes_the_options_and_the_protocol() {
         ("echo", "7007", "echo"),
         ("upper", "7008", "upper-cased"),
         ("raw_runtime", "7009", "echo"),
+        ("udp_echo", "7010", "datagram"),
     ] {
         let (status, stdout, stderr) = run_to_end(name, &["--help"]);
         assert!(
@@ -448,6 +449,11 @@ fn sigterm_with_idle_client_threading() {
 }
 
 #[test]
+fn sigterm_with_idle_client_pool() {
+    sigterm_with_idle_client("pool");
+}
+
+#[test]
 fn sigint_stops_cleanly() {
     for name in EXAMPLES {
         for mode in MODES {
@@ -498,4 +504,190 @@ fn timeout_closes_a_silent_client() {
         drop(next);
         server.stop_cleanly("TERM");
     }
+}
+
+/// Datagrams round trip through `udp_echo` in every mode, a datagram longer
+/// than `--max-packet-size` comes back cut, and SIGTERM stops it cleanly.
+#[test]
+fn udp_echo_round_trip() {
+    for mode in MODES {
+        let mut server = Server::start("udp_echo", mode, &["--max-packet-size", "100"]);
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        client.connect(server.addr).unwrap();
+        let mut reply = [0; 1000];
+        for datagram in [&b"ping"[..], b"pong\n", &[7; 100]] {
+            client.send(datagram).unwrap();
+            let n = client.recv(&mut reply).expect("an echo");
+            assert_eq!(&reply[..n], datagram, "udp_echo --mode {mode}");
+        }
+        client.send(&[9; 300]).unwrap();
+        let n = client.recv(&mut reply).expect("an echo");
+        assert_eq!(&reply[..n], &[9; 100][..], "udp_echo --mode {mode}");
+        server.wait_for_line("longer than `max_packet_size`");
+        server.stop_cleanly("TERM");
+    }
+}
+
+/// A directory for `unix_echo`'s socket files, removed when dropped, even
+/// when the test fails.
+struct SocketDir(PathBuf);
+
+impl SocketDir {
+    fn new(test: &str) -> SocketDir {
+        let path =
+            std::env::temp_dir().join(format!("socketserver-cli-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        SocketDir(path)
+    }
+}
+
+impl Drop for SocketDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Starts `unix_echo` on `path` in `mode` and waits until it listens.
+fn start_unix_echo(path: &Path, mode: &str) -> Server {
+    let mut process = Process::spawn(
+        Command::new(example("unix_echo"))
+            .arg("--path")
+            .arg(path)
+            .args(["--mode", mode])
+            .env("RUST_LOG", "info")
+            .env("RUST_LOG_STYLE", "never")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let stderr = forward_lines(process.child.stderr.take().expect("stderr is piped"));
+    let mut server = Server {
+        process,
+        // Not a TCP server: only its process and log are used.
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        stderr,
+        log: Vec::new(),
+    };
+    server.wait_for_line("listening on ");
+    server
+}
+
+/// A client of `unix_echo` at `path`, with timeouts on reads and writes.
+fn connect_unix(path: &Path) -> std::os::unix::net::UnixStream {
+    let stream = std::os::unix::net::UnixStream::connect(path)
+        .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", path.display()));
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream
+}
+
+#[test]
+fn unix_echo_help_describes_the_path_and_the_protocol() {
+    let (status, stdout, stderr) = run_to_end("unix_echo", &["--help"]);
+    assert!(
+        status.success(),
+        "unix_echo --help: {status}; stderr:\n{stderr}"
+    );
+    for word in [
+        "--path",
+        "--mode",
+        "--timeout",
+        "sync",
+        "threading",
+        "/tmp/socketserver-unix-echo.sock",
+        "echo",
+        "stale",
+    ] {
+        assert!(
+            stdout.contains(word),
+            "unix_echo --help does not mention {word:?}:\n{stdout}"
+        );
+    }
+}
+
+/// Bytes round trip through `unix_echo` in every mode; SIGTERM stops it
+/// cleanly, and its socket file is gone afterwards.
+#[test]
+fn unix_echo_round_trip() {
+    let dir = SocketDir::new("round-trip");
+    for mode in MODES {
+        let path = dir.0.join(format!("{mode}.sock"));
+        let mut server = start_unix_echo(&path, mode);
+        let mut client = connect_unix(&path);
+        let binary = [0xff, 0xfe, 0x00, 0x80, b'\n', 0xc3];
+        for request in [&b"hello\n"[..], &binary] {
+            client.write_all(request).expect("cannot send");
+            let mut got = vec![0; request.len()];
+            client.read_exact(&mut got).expect("no full reply");
+            assert_eq!(got, request, "unix_echo --mode {mode}");
+        }
+        client.write_all(b"last").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).expect("the server closes");
+        assert_eq!(rest, b"last", "unix_echo --mode {mode}");
+        server.stop_cleanly("TERM");
+        assert!(
+            !path.exists(),
+            "unix_echo --mode {mode} left {}",
+            path.display()
+        );
+    }
+}
+
+/// SIGTERM with an idle client still connected: the server stops within its
+/// shutdown timeout, exits 0, and removes its socket file.
+#[test]
+fn unix_echo_sigterm_with_idle_client() {
+    let dir = SocketDir::new("sigterm");
+    let path = dir.0.join("echo.sock");
+    let mut server = start_unix_echo(&path, "threading");
+    let mut client = connect_unix(&path);
+    client.write_all(b"x").unwrap();
+    let mut got = [0; 1];
+    client.read_exact(&mut got).unwrap();
+    let asked = Instant::now();
+    server.stop_cleanly("TERM");
+    assert!(asked.elapsed() < SHUTDOWN_TIMEOUT + MARGIN);
+    let mut rest = Vec::new();
+    let _ = client.read_to_end(&mut rest);
+    assert!(rest.is_empty());
+    assert!(!path.exists());
+}
+
+/// A second server on a live server's path is refused (exit status 1, the
+/// path in its message) and the first goes on serving; a stale socket file,
+/// left by a server that was killed, is replaced.
+#[test]
+fn unix_echo_refuses_a_live_path_and_replaces_a_stale_one() {
+    let dir = SocketDir::new("paths");
+    let path = dir.0.join("echo.sock");
+    let path_arg = path.to_str().unwrap();
+    let mut first = start_unix_echo(&path, "threading");
+    let (status, _, stderr) = run_to_end("unix_echo", &["--path", path_arg]);
+    assert_eq!(status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains(path_arg), "{stderr}");
+    assert!(stderr.contains("a server is listening there"), "{stderr}");
+    let mut client = connect_unix(&path);
+    client.write_all(b"still here").unwrap();
+    let mut got = [0; 10];
+    client.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"still here");
+    drop(client);
+
+    // SIGKILL: no chance to remove the file, which is left, stale.
+    let status = first.stop("KILL");
+    assert!(!status.success());
+    assert!(path.exists(), "a killed server cannot remove its file");
+    let mut second = start_unix_echo(&path, "sync");
+    let mut client = connect_unix(&path);
+    client.write_all(b"new").unwrap();
+    let mut got = [0; 3];
+    client.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"new");
+    drop(client);
+    second.stop_cleanly("TERM");
+    assert!(!path.exists());
 }

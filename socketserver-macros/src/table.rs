@@ -45,7 +45,9 @@ impl Transport {
     pub(crate) fn request(self) -> Option<&'static str> {
         match self {
             Transport::Tcp => Some("TcpRequest"),
-            Transport::Udp | Transport::Unix | Transport::UnixDatagram => None,
+            Transport::Udp => Some("UdpRequest"),
+            Transport::Unix => Some("UnixRequest"),
+            Transport::UnixDatagram => Some("UnixDatagramRequest"),
         }
     }
 }
@@ -72,7 +74,9 @@ impl Choice for Transport {
     fn runtime(self) -> Option<&'static str> {
         match self {
             Transport::Tcp => Some("Tcp"),
-            Transport::Udp | Transport::Unix | Transport::UnixDatagram => None,
+            Transport::Udp => Some("Udp"),
+            Transport::Unix => Some("Unix"),
+            Transport::UnixDatagram => Some("UnixDgram"),
         }
     }
 
@@ -80,8 +84,14 @@ impl Choice for Transport {
         match self {
             Transport::Tcp => "TCP over IPv4 or IPv6 (Python's `TCPServer`)",
             Transport::Udp => "UDP datagrams (Python's `UDPServer`)",
-            Transport::Unix => "a Unix stream socket (Python's `UnixStreamServer`)",
-            Transport::UnixDatagram => "a Unix datagram socket (Python's `UnixDatagramServer`)",
+            Transport::Unix => {
+                "a Unix stream socket at a path (Python's `UnixStreamServer`); requests are \
+                 `StreamRequest<UnixStream>`"
+            }
+            Transport::UnixDatagram => {
+                "a Unix datagram socket at a path (Python's `UnixDatagramServer`); requests are \
+                 `DatagramRequest<UnixDatagram>`"
+            }
         }
     }
 }
@@ -121,7 +131,8 @@ impl Choice for Concurrency {
         match self {
             Concurrency::Sync => Some("Synchronous"),
             Concurrency::Threading => Some("Threading"),
-            Concurrency::Forking | Concurrency::Pool | Concurrency::Event => None,
+            Concurrency::Pool => Some("Pool"),
+            Concurrency::Forking | Concurrency::Event => None,
         }
     }
 
@@ -318,7 +329,7 @@ pub(crate) const KEYS: &[Key] = &[
         value: Value::Int { min: 1, max: 4096 },
         transports: &[],
         models: &[Concurrency::Pool, Concurrency::Event],
-        sets: Sets::Later,
+        sets: Sets::Method("workers"),
         default: "one per CPU",
         example: "4",
         python: None,
@@ -332,11 +343,11 @@ pub(crate) const KEYS: &[Key] = &[
         },
         transports: &[],
         models: &[Concurrency::Pool],
-        sets: Sets::Later,
-        default: "64 per worker",
+        sets: Sets::Method("queue"),
+        default: "4 per worker",
         example: "256",
         python: None,
-        doc: "requests waiting for a worker of the pool",
+        doc: "accepted requests waiting for a worker of the pool; more wait in the backlog",
     },
     Key {
         name: "max_children",
@@ -359,8 +370,8 @@ pub(crate) const KEYS: &[Key] = &[
             max: U32_MAX,
         },
         transports: &[Transport::Tcp, Transport::Unix],
-        models: &[],
-        sets: Sets::Later,
+        models: &[Concurrency::Threading, Concurrency::Pool],
+        sets: Sets::MethodSome("max_connections"),
         default: "no limit",
         example: "10000",
         python: None,
@@ -396,7 +407,7 @@ pub(crate) const KEYS: &[Key] = &[
         },
         transports: &[Transport::Udp, Transport::UnixDatagram],
         models: &[],
-        sets: Sets::Later,
+        sets: Sets::Method("max_packet_size"),
         default: "8192",
         example: "1500",
         python: Some("max_packet_size"),
@@ -408,11 +419,13 @@ pub(crate) const KEYS: &[Key] = &[
 pub(crate) const PYTHON_ONLY: &[(&str, &str)] = &[
     (
         "address_family",
-        "the address family follows the address given to `bind` (IPv4 or IPv6)",
+        "the address family follows the address given to `bind`: IPv4 or IPv6 for `\"tcp\"` \
+         and `\"udp\"`, a path for `\"unix\"` and `\"unix_datagram\"`",
     ),
     (
         "socket_type",
-        "the socket type follows `transport`: `transport = \"tcp\"` or `transport = \"udp\"`",
+        "the socket type follows `transport`: `transport = \"tcp\"` or `\"unix\"` for streams, \
+         `transport = \"udp\"` or `\"unix_datagram\"` for datagrams",
     ),
     (
         "server_address",

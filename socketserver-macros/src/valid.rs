@@ -172,24 +172,63 @@ mod tests {
 
     #[test]
     fn keys_of_later_versions_say_so() {
+        // Made up, so that the message is checked whatever the table holds.
+        static LATER: crate::table::Key = crate::table::Key {
+            name: "later",
+            value: crate::table::Value::Bool,
+            transports: &[],
+            models: &[],
+            sets: Sets::Later,
+            default: "false",
+            example: "true",
+            python: None,
+            doc: "",
+        };
+        let config = Config {
+            written: vec![(&LATER, Span::call_site())],
+            ..Config::default()
+        };
+        let mut errors = Errors::default();
+        validate(config, &mut errors);
+        let messages: Vec<_> = errors
+            .finish()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
         assert_eq!(
-            errors_of(quote! { max_connections = 4 }),
-            ["`max_connections` is not supported yet by this version of socketserver"]
+            messages,
+            ["`later` is not supported yet by this version of socketserver"]
+        );
+    }
+
+    #[test]
+    fn the_pool_and_the_connection_limit_are_available() {
+        assert!(
+            errors_of(quote! {
+                concurrency = "pool", workers = 4, queue = 16, max_connections = 100
+            })
+            .is_empty()
+        );
+        assert!(errors_of(quote! { max_connections = 100 }).is_empty());
+        assert_eq!(
+            errors_of(quote! { concurrency = "sync", max_connections = 100 }),
+            [
+                "`max_connections` does not apply to `concurrency = \"sync\"`; it applies to `concurrency = \"threading\"` or `concurrency = \"pool\"`"
+            ]
+        );
+        assert_eq!(
+            errors_of(quote! { concurrency = "pool", queue = 0 }),
+            ["`queue` must be between 1 and 4294967295"]
         );
     }
 
     #[test]
     fn modes_this_version_lacks_are_named_as_such() {
         assert_eq!(
-            errors_of(quote! { transport = "udp" }),
+            errors_of(quote! { concurrency = "event", workers = 4 }),
             [
-                "transport `udp` is not available yet in this version of socketserver; use `transport = \"tcp\"`"
-            ]
-        );
-        assert_eq!(
-            errors_of(quote! { concurrency = "pool", workers = 4 }),
-            [
-                "concurrency `pool` is not available yet in this version of socketserver; use `concurrency = \"sync\"` or `concurrency = \"threading\"`"
+                "concurrency `event` is not available yet in this version of socketserver; use `concurrency = \"sync\"`, `concurrency = \"threading\"` or `concurrency = \"pool\"`"
             ]
         );
     }
@@ -210,8 +249,7 @@ mod tests {
         assert_eq!(
             errors_of(quote! { transport = "udp", nodelay = true }),
             [
-                "transport `udp` is not available yet in this version of socketserver; use `transport = \"tcp\"`",
-                "`nodelay` does not apply to `transport = \"udp\"`; it applies to `transport = \"tcp\"`",
+                "`nodelay` does not apply to `transport = \"udp\"`; it applies to `transport = \"tcp\"`"
             ]
         );
     }

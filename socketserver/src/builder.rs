@@ -2,13 +2,15 @@
 //! every transport; and [`Unbound`]: a server whose socket exists but is not
 //! bound yet.
 
-use crate::concurrency::{Concurrency, Threading};
+use crate::concurrency::{Concurrency, Pool, Threading};
 use crate::connections::Connections;
 use crate::job::Shared;
 use crate::server::Server;
 use crate::service::Service;
 use crate::settings::Settings;
-use crate::transport::{BindAddr, ListenOptions, NodelayOptions, ReuseOptions, Transport, Yields};
+use crate::transport::{
+    BindAddr, ListenOptions, NodelayOptions, PacketOptions, ReuseOptions, Transport, Yields,
+};
 use socket2::Socket;
 use std::fmt;
 use std::io;
@@ -106,6 +108,25 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
         self
     }
 
+    /// At most this many connections open at once (default `None`: no
+    /// limit). At the limit the server stops accepting: further connections
+    /// wait in the kernel's listen queue (the `backlog`) until one ends, and
+    /// none is refused. A connection counts from when it is accepted until its
+    /// handler has returned and it is closed, including while it waits in a
+    /// [`Pool`]'s queue. Binding fails with [`io::ErrorKind::InvalidInput`]
+    /// for `Some(0)`.
+    ///
+    /// For the models that serve several connections at once: it bounds the
+    /// threads of [`Threading`], and the requests a [`Pool`] holds besides its
+    /// own bound.
+    pub fn max_connections(mut self, max: Option<usize>) -> Self
+    where
+        T::Options: ListenOptions,
+    {
+        self.settings.max_connections = max;
+        self
+    }
+
     /// Replaces the concurrency model, with its own settings.
     pub fn concurrency<C2: Concurrency>(self, concurrency: C2) -> Builder<T, C2, S> {
         Builder {
@@ -133,7 +154,8 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
     }
 
     /// `SO_REUSEADDR`: rebind at once an address whose earlier connections are
-    /// in `TIME_WAIT` (Python's `allow_reuse_address`; default on).
+    /// in `TIME_WAIT` (Python's `allow_reuse_address`; default on for TCP, off
+    /// for UDP, where it would let another socket share the address).
     pub fn reuse_address(mut self, on: bool) -> Self
     where
         T::Options: ReuseOptions,
@@ -149,6 +171,18 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
         T::Options: ReuseOptions,
     {
         self.transport.set_reuse_port(on);
+        self
+    }
+
+    /// The longest datagram received whole (Python's `max_packet_size`;
+    /// default 8192). A longer one is cut to it, its request says so
+    /// ([`DatagramRequest::is_truncated`](crate::DatagramRequest::is_truncated)),
+    /// and it is logged. Binding fails for 0 or more than 65,507.
+    pub fn max_packet_size(mut self, size: usize) -> Self
+    where
+        T::Options: PacketOptions,
+    {
+        self.transport.set_max_packet_size(size);
         self
     }
 
@@ -179,6 +213,23 @@ impl<T: Transport, S: Service> Builder<T, Threading, S> {
     }
 }
 
+impl<T: Transport, S: Service> Builder<T, Pool, S> {
+    /// How many worker threads serve requests at once (default: one per
+    /// CPU). Binding fails with [`io::ErrorKind::InvalidInput`] for 0.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.concurrency = self.concurrency.workers(workers);
+        self
+    }
+
+    /// How many accepted requests may wait for a worker (default: 4 per
+    /// worker); when the pool is full, connections wait in the kernel's
+    /// listen queue. Binding fails with [`io::ErrorKind::InvalidInput`] for 0.
+    pub fn queue(mut self, queue: usize) -> Self {
+        self.concurrency = self.concurrency.queue(queue);
+        self
+    }
+}
+
 impl<T, C, S> Builder<T, C, S>
 where
     T: Transport + Yields<S::Request>,
@@ -196,7 +247,7 @@ where
     /// invalid ([`io::ErrorKind::InvalidInput`]). A socket that fails to bind
     /// or activate is closed before the error returns.
     pub fn bind(self, addr: impl BindAddr<T>) -> io::Result<Server<T, C, S>> {
-        self.settings.validate()?;
+        self.validate()?;
         let mut last_error = None;
         for addr in addr.bind_addrs()? {
             let bound = T::new_socket(&addr, &self.transport).and_then(|socket| {
@@ -221,7 +272,7 @@ where
     ///
     /// When `addr` cannot be resolved or the socket cannot be created.
     pub fn unbound(self, addr: impl BindAddr<T>) -> io::Result<Unbound<T, C, S>> {
-        self.settings.validate()?;
+        self.validate()?;
         let addr = addr.bind_addrs()?.swap_remove(0);
         let socket = T::new_socket(&addr, &self.transport)?;
         Ok(Unbound {
@@ -242,9 +293,15 @@ where
     /// When the socket is not of this transport's kind (e.g. a TCP socket that
     /// is not listening), or when the settings are invalid.
     pub fn from_listener(self, listener: impl Into<Socket>) -> io::Result<Server<T, C, S>> {
-        self.settings.validate()?;
+        self.validate()?;
         let transport = T::adopt(listener.into(), &self.transport)?;
         self.build(transport)
+    }
+
+    /// Checks the settings and the concurrency model's before anything binds.
+    fn validate(&self) -> io::Result<()> {
+        self.settings.validate()?;
+        self.concurrency.validate()
     }
 
     /// Makes the server around an activated transport.
@@ -252,7 +309,7 @@ where
         let shared = Arc::new(Shared {
             service: self.service,
             config: self.settings.request.clone(),
-            connections: Arc::new(Connections::default()),
+            connections: Arc::new(Connections::with_limit(self.settings.max_connections)),
         });
         Server::new(transport, self.concurrency, shared, &self.settings)
     }

@@ -1,9 +1,14 @@
 //! The registry of open connections: how a stopping server finds the requests
 //! still being served, waits for them, and ends the ones that outstay
-//! `shutdown_timeout`.
+//! `shutdown_timeout`, wherever each lives (a [`Place`]: a thread of the
+//! server's process, or a child process); and how `max_connections` is held:
+//! the server accepts only while the registry is below it, and the registry
+//! wakes the server's loop when a request ends at the limit.
 
+use crate::report::emit;
 use crate::request::Close;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use crate::selector::Waker;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
@@ -13,6 +18,10 @@ use std::time::Duration;
 pub struct Connections {
     state: Mutex<State>,
     idle: Condvar,
+    /// Open requests at most (`max_connections`).
+    limit: Option<usize>,
+    /// Wakes the server loop, which stops accepting at the limit.
+    wake_loop: OnceLock<Waker>,
 }
 
 #[derive(Default)]
@@ -23,6 +32,18 @@ struct State {
     /// Set once the server gave up waiting: a request that attaches after that
     /// (on that thread, if one is named) is closed at once.
     closing: Closing,
+}
+
+/// Where a request is served, which says what ends it from outside (its
+/// closer: shutting its connection down, or signalling its process) and
+/// which closings reach it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// On this thread of the server's own process.
+    Thread(ThreadId),
+    /// In a child process of the server's (the `forking` model): never on
+    /// the loop's thread, whatever thread forked it.
+    Child,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -36,11 +57,11 @@ enum Closing {
 }
 
 impl Closing {
-    fn covers(self, thread: ThreadId) -> bool {
+    fn covers(self, place: Place) -> bool {
         match self {
             Closing::No => false,
             Closing::All => true,
-            Closing::On(id) => id == thread,
+            Closing::On(id) => place == Place::Thread(id),
         }
     }
 }
@@ -49,11 +70,33 @@ enum Slot {
     Free,
     /// Dispatched, but its handler has not opened it yet.
     Pending,
-    /// Being served on this thread.
-    Open(ThreadId, Arc<dyn Close>),
+    /// Being served there; the closer ends it.
+    Open(Place, Arc<dyn Close>),
 }
 
 impl Connections {
+    /// A registry that lets the server accept while fewer than `limit`
+    /// requests are open.
+    pub(crate) fn with_limit(limit: Option<usize>) -> Connections {
+        Connections {
+            limit,
+            ..Connections::default()
+        }
+    }
+
+    /// Gives the registry what wakes the server loop, for when a request
+    /// ends at the limit.
+    pub(crate) fn attach(&self, wake_loop: Waker) {
+        let _ = self.wake_loop.set(wake_loop);
+    }
+
+    /// Whether one more request may be accepted: fewer are open than
+    /// `max_connections`. The server asks before each accept, and reserves
+    /// right after it, on the loop's one thread, so that the limit holds.
+    pub(crate) fn below_limit(&self) -> bool {
+        self.limit.is_none_or(|limit| self.lock().open < limit)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is consistent after every statement, so a panic elsewhere
         // while holding the lock leaves nothing to repair.
@@ -107,13 +150,16 @@ impl Connections {
 
     /// Shuts down every open connection (and every one opened from now on until
     /// [`reopen`](Connections::reopen)), so that their handlers see end of input
-    /// and return. Returns how many there were.
+    /// and return, and asks every child process serving one to end. Returns how
+    /// many there were.
     pub(crate) fn close_all(&self) -> usize {
         self.close(Closing::All)
     }
 
     /// Shuts down the connections served on `thread` (and those it opens from
     /// now on until [`reopen`](Connections::reopen)); returns how many there were.
+    /// A child process is never on a thread of this process, whichever thread
+    /// forked it.
     pub(crate) fn close_on(&self, thread: ThreadId) -> usize {
         self.close(Closing::On(thread))
     }
@@ -123,8 +169,8 @@ impl Connections {
         state.closing = closing;
         let mut closed = 0;
         for slot in &state.slots {
-            if let Slot::Open(thread, conn) = slot
-                && closing.covers(*thread)
+            if let Slot::Open(place, conn) = slot
+                && closing.covers(*place)
             {
                 conn.force_close();
                 closed += 1;
@@ -149,23 +195,119 @@ impl Ticket {
     /// Records how to end the request, served on this thread, from outside
     /// its handler.
     pub(crate) fn attach(&self, conn: Arc<dyn Close>) {
-        let thread = thread::current().id();
+        self.attach_at(Place::Thread(thread::current().id()), conn);
+    }
+
+    /// Records where the request is served and what ends it from there; if
+    /// the server already gave up on requests there, ends it at once.
+    pub(crate) fn attach_at(&self, place: Place, closer: Arc<dyn Close>) {
         let mut state = self.connections.lock();
-        if state.closing.covers(thread) {
-            conn.force_close();
+        if state.closing.covers(place) {
+            closer.force_close();
         }
-        state.slots[self.index] = Slot::Open(thread, conn);
+        state.slots[self.index] = Slot::Open(place, closer);
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let mut state = self.connections.lock();
+        let connections = &*self.connections;
+        let mut state = connections.lock();
+        // At the limit the loop stopped accepting; it may again.
+        let was_full = connections.limit.is_some_and(|limit| state.open >= limit);
         state.slots[self.index] = Slot::Free;
         state.free.push(self.index);
         state.open -= 1;
         if state.open == 0 {
-            self.connections.idle.notify_all();
+            connections.idle.notify_all();
         }
+        drop(state);
+        if was_full
+            && let Some(waker) = connections.wake_loop.get()
+            && let Err(e) = waker.wake()
+        {
+            emit!(
+                log::Level::Error,
+                "cannot wake the server loop ({e}); it accepts again within its poll_interval"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selector::{Events, Selector};
+
+    #[test]
+    fn a_request_that_ends_at_the_limit_wakes_the_loop() {
+        let mut selector = Selector::new().unwrap();
+        let (key, waker) = selector.waker(()).unwrap();
+        let mut events = Events::with_capacity(4);
+        let connections = Arc::new(Connections::with_limit(Some(2)));
+        connections.attach(waker);
+        let first = connections.reserve();
+        assert!(connections.below_limit());
+        let second = connections.reserve();
+        assert!(!connections.below_limit());
+        drop(first);
+        assert!(connections.below_limit());
+        selector.select(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events.iter().any(|ready| ready.key() == key));
+        // Below the limit, a request that ends wakes nothing.
+        drop(second);
+        selector.select(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events.is_empty());
+        assert_eq!(connections.len(), 0);
+    }
+
+    #[test]
+    fn without_a_limit_there_is_always_room() {
+        let connections = Arc::new(Connections::default());
+        let tickets: Vec<_> = (0..100).map(|_| connections.reserve()).collect();
+        assert!(connections.below_limit());
+        assert_eq!(connections.len(), 100);
+        drop(tickets);
+        assert!(connections.wait_idle(Duration::ZERO));
+    }
+
+    /// Counts how often it was told to end its request.
+    #[derive(Default)]
+    struct Counted(std::sync::atomic::AtomicUsize);
+
+    impl Close for Counted {
+        fn force_close(&self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl Counted {
+        fn count(&self) -> usize {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[test]
+    fn closing_the_loops_thread_spares_child_processes() {
+        let connections = Arc::new(Connections::default());
+        let (on_thread, in_child) = (Arc::new(Counted::default()), Arc::new(Counted::default()));
+        let first = connections.reserve();
+        first.attach(on_thread.clone());
+        let second = connections.reserve();
+        second.attach_at(Place::Child, in_child.clone());
+        // What `ShutdownHandle::shutdown` does to a loop stuck in a handler.
+        assert_eq!(connections.close_on(thread::current().id()), 1);
+        assert_eq!((on_thread.count(), in_child.count()), (1, 0));
+        connections.reopen();
+        // What closing the server does once `shutdown_timeout` has passed.
+        assert_eq!(connections.close_all(), 2);
+        assert_eq!((on_thread.count(), in_child.count()), (2, 1));
+        // A request that finds the server closing is ended at once.
+        let third = connections.reserve();
+        let late = Arc::new(Counted::default());
+        third.attach_at(Place::Child, late.clone());
+        assert_eq!(late.count(), 1);
+        drop((first, second, third));
+        assert_eq!(connections.len(), 0);
     }
 }

@@ -5,7 +5,7 @@
 use crate::connections::{Connections, Ticket};
 use crate::error::{RequestError, Stage};
 use crate::report::{catch_panic, emit};
-use crate::request::{Request, RequestConfig};
+use crate::request::{Close, Request, RequestConfig};
 use crate::service::{ClientAddr, Service};
 use std::fmt;
 use std::io;
@@ -22,8 +22,8 @@ pub(crate) struct Shared<S> {
 /// An accepted request, waiting to be served by [`Job::run`].
 ///
 /// The concurrency model decides where `run` happens: inline in the server
-/// loop, on a thread of its own, in a pool. Dropping a job instead closes its
-/// connection unserved.
+/// loop, on a thread of its own, in a pool, in a child process. Dropping a job
+/// instead closes its connection unserved.
 pub struct Job<S: Service> {
     conn: <S::Request as Request>::Conn,
     client: ClientAddr<S>,
@@ -60,35 +60,81 @@ impl<S: Service> Job<S> {
             shared,
             ticket,
         } = self;
-        let service = &shared.service;
-        let mut req = match S::Request::open(conn, client.clone(), &shared.config) {
-            Ok(req) => req,
-            Err(e) => return report(service, &client, RequestError::io(Stage::Open, e)),
-        };
-        ticket.attach(req.closer());
-        let mut ok = true;
-        let mut failed = |e| {
-            ok = false;
-            report(service, &client, e);
-        };
-        match guarded(Stage::Setup, || service.setup(&mut req)) {
-            Ok(()) => {
-                guarded(Stage::Handle, || service.handle(&mut req)).unwrap_or_else(&mut failed);
-                guarded(Stage::Finish, || service.finish(&mut req)).unwrap_or_else(&mut failed);
-            }
-            Err(e) => failed(e),
-        }
-        let closed = req.close();
-        // After a failed step, closing mostly fails for the same reason (a reset
-        // or shut down connection): report only what is new.
-        if let Err(e) = closed
-            && ok
-        {
-            report(service, &client, RequestError::io(Stage::Close, e));
-        }
+        serve(conn, client, &shared, |closer| ticket.attach(closer));
         // The ticket goes last, so a waiting `server_close` returns only once the
         // connection is closed.
         drop(ticket);
+    }
+
+    /// [`run`](Job::run), in a child process made by `fork` to serve this one
+    /// request: returns whether every step succeeded (the child's exit status).
+    ///
+    /// The registry of open requests belongs to the parent, which keeps this
+    /// request's place there for the child's life ([`into_ticket`](Job::into_ticket)).
+    /// Here its ticket is forgotten, not dropped: dropping takes the registry's
+    /// lock, which another thread of the parent may have held at the fork and
+    /// which no thread of this process would ever release.
+    pub(crate) fn run_in_child(self) -> bool {
+        let Job {
+            conn,
+            client,
+            shared,
+            ticket,
+        } = self;
+        std::mem::forget(ticket);
+        serve(conn, client, &shared, |_| {})
+    }
+
+    /// Lets go of the connection in this process (closing this process's copy
+    /// of it: a child that was forked has its own) and keeps the request's
+    /// place in the registry, for a request served elsewhere.
+    pub(crate) fn into_ticket(self) -> Ticket {
+        let Job { conn, ticket, .. } = self;
+        drop(conn);
+        ticket
+    }
+}
+
+/// Opens the request, runs `setup`, `handle`, `finish` and closes it, passing
+/// its closer to `attach` once it is open; every error and panic goes to
+/// `handle_error`. Returns whether every step succeeded.
+fn serve<S: Service>(
+    conn: <S::Request as Request>::Conn,
+    client: ClientAddr<S>,
+    shared: &Shared<S>,
+    attach: impl FnOnce(Arc<dyn Close>),
+) -> bool {
+    let service = &shared.service;
+    let mut req = match S::Request::open(conn, client.clone(), &shared.config) {
+        Ok(req) => req,
+        Err(e) => {
+            report(service, &client, RequestError::io(Stage::Open, e));
+            return false;
+        }
+    };
+    attach(req.closer());
+    let mut ok = true;
+    let mut failed = |e| {
+        ok = false;
+        report(service, &client, e);
+    };
+    match guarded(Stage::Setup, || service.setup(&mut req)) {
+        Ok(()) => {
+            guarded(Stage::Handle, || service.handle(&mut req)).unwrap_or_else(&mut failed);
+            guarded(Stage::Finish, || service.finish(&mut req)).unwrap_or_else(&mut failed);
+        }
+        Err(e) => failed(e),
+    }
+    match req.close() {
+        Ok(()) => ok,
+        // After a failed step, closing mostly fails for the same reason (a reset
+        // or shut down connection): report only what is new.
+        Err(e) => {
+            if ok {
+                report(service, &client, RequestError::io(Stage::Close, e));
+            }
+            false
+        }
     }
 }
 

@@ -104,16 +104,51 @@
 //!
 //! A [`Server<T, C, S>`](Server) composes three choices:
 //!
-//! * a [transport] `T`, where requests come from: [`Tcp`];
+//! * a [transport] `T`, where requests come from: [`Tcp`] or [`Unix`]
+//!   (connections, each a [`StreamRequest`]), [`Udp`] or [`UnixDgram`]
+//!   (datagrams, each a [`DatagramRequest`]);
 //! * a [concurrency model](concurrency) `C`, where requests run:
-//!   [`Synchronous`] (one at a time) or [`Threading`] (a thread each);
+//!   [`Synchronous`] (one at a time), [`Threading`] (a thread each) or
+//!   [`Pool`] (a bounded pool of worker threads with a bounded queue);
 //! * a [`Service`] `S`, what is done with each request, with Python's hooks
 //!   (`verify_request`, `handle_error`, `setup`, `finish`, …).
 //!
-//! Python's names are aliases: [`TcpServer`] and [`ThreadingTcpServer`].
+//! Python's names are aliases: [`TcpServer`] and [`ThreadingTcpServer`],
+//! [`UdpServer`], [`UnixStreamServer`], [`UnixDatagramServer`] and their
+//! `Threading…` forms; the pool, which Python lacks, is [`PoolTcpServer`].
 //! [`Server::builder`] sets options (backlog, timeouts, `nodelay`, …) before
 //! binding. The loop is built on [`selector::Selector`], a selectors-style API
 //! you can use on its own.
+//!
+//! # Unix sockets
+//!
+//! The Unix transports bind to a path. A socket file left there by a server
+//! that is gone is removed first; a path where a server still answers, or
+//! where a file that is not a socket lies, is refused; closing the server
+//! removes its file (see [transport] for the details). On Linux, a path that
+//! starts with a NUL byte (`"\0name"`) is an abstract name, which has no file.
+//!
+//! ```
+//! use socketserver::{StreamRequest, ThreadingUnixStreamServer, handler_fn};
+//! use std::io::{self, Read, Write};
+//! use std::os::unix::net::UnixStream;
+//! use std::thread;
+//!
+//! let hello = handler_fn(|req: &mut StreamRequest<UnixStream>| req.wfile().write_all(b"hello\n"));
+//! let path = std::env::temp_dir().join(format!("socketserver-doc-{}.sock", std::process::id()));
+//! let mut server = ThreadingUnixStreamServer::bind(path.as_path(), hello)?;
+//! let stop = server.shutdown_handle();
+//! let serving = thread::spawn(move || server.serve_forever());
+//!
+//! let mut reply = String::new();
+//! UnixStream::connect(&path)?.read_to_string(&mut reply)?;
+//! assert_eq!(reply, "hello\n");
+//!
+//! stop.shutdown();
+//! serving.join().unwrap()?; // the server is dropped: its socket file is removed
+//! assert!(!path.exists());
+//! # Ok::<(), io::Error>(())
+//! ```
 //!
 //! # Robustness
 //!
@@ -161,20 +196,47 @@ mod shutdown;
 mod signals;
 
 pub use builder::{Builder, Unbound};
-pub use concurrency::{Concurrency, Synchronous, Threading};
+pub use concurrency::{Concurrency, Pool, Synchronous, Threading};
 pub use error::{RequestError, Stage, log_request_error};
-pub use request::{RFile, Request, Stream, StreamRequest, WFile};
+pub use request::{DatagramRequest, DatagramSocket, RFile, Request, Stream, StreamRequest, WFile};
 pub use server::Server;
 pub use service::{ClientAddr, HandlerFn, Service, handler_fn};
 pub use shutdown::ShutdownHandle;
 pub use socketserver_macros::{handle, hook, server};
-pub use transport::{BindAddr, Tcp, TcpOptions, Transport, Yields};
+pub use transport::{BindAddr, Tcp, TcpOptions, Transport, Udp, UdpOptions, Yields};
+pub use transport::{Unix, UnixDgram, UnixDgramOptions, UnixOptions};
 
 /// A TCP server that serves one request at a time (Python's `TCPServer`).
 pub type TcpServer<S> = Server<Tcp, Synchronous, S>;
 
 /// A TCP server with a thread per connection (Python's `ThreadingTCPServer`).
 pub type ThreadingTcpServer<S> = Server<Tcp, Threading, S>;
+
+/// A TCP server with a bounded pool of worker threads and a bounded queue
+/// (Python has none).
+pub type PoolTcpServer<S> = Server<Tcp, Pool, S>;
+
+/// A UDP server that serves one datagram at a time (Python's `UDPServer`).
+pub type UdpServer<S> = Server<Udp, Synchronous, S>;
+
+/// A UDP server with a thread per datagram (Python's `ThreadingUDPServer`).
+pub type ThreadingUdpServer<S> = Server<Udp, Threading, S>;
+
+/// A Unix stream socket server that serves one connection at a time (Python's
+/// `UnixStreamServer`).
+pub type UnixStreamServer<S> = Server<Unix, Synchronous, S>;
+
+/// A Unix stream socket server with a thread per connection (Python's
+/// `ThreadingUnixStreamServer`).
+pub type ThreadingUnixStreamServer<S> = Server<Unix, Threading, S>;
+
+/// A Unix datagram socket server that serves one datagram at a time (Python's
+/// `UnixDatagramServer`).
+pub type UnixDatagramServer<S> = Server<UnixDgram, Synchronous, S>;
+
+/// A Unix datagram socket server with a thread per datagram (Python's
+/// `ThreadingUnixDatagramServer`).
+pub type ThreadingUnixDatagramServer<S> = Server<UnixDgram, Threading, S>;
 
 /// The code in `README.md`, compiled as doc tests so that it cannot rot.
 #[cfg(doctest)]

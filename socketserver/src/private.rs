@@ -8,23 +8,33 @@
 //! user's own tokens (a parameter's type, a return type, a field's type).
 
 pub use crate::builder::Builder;
-pub use crate::concurrency::{Synchronous, Threading};
+pub use crate::concurrency::{Pool, Synchronous, Threading};
 pub use crate::error::RequestError;
-pub use crate::request::{Request, StreamRequest};
+pub use crate::request::{DatagramRequest, Request, StreamRequest};
 pub use crate::server::Server;
 pub use crate::service::Service;
-pub use crate::transport::{BindAddr, Tcp};
+pub use crate::transport::{BindAddr, Tcp, Udp, Unix, UnixDgram};
 pub use core::option::Option::Some;
 pub use core::result::Result::Ok;
 pub use core::time::Duration;
 pub use std::io;
-pub use std::net::TcpStream;
+pub use std::net::{TcpStream, UdpSocket};
+pub use std::os::unix::net::{UnixDatagram, UnixStream};
 
 use crate::error::log_request_error;
 use core::fmt::Debug;
 
 /// The request type of `transport = "tcp"`.
 pub type TcpRequest = StreamRequest<TcpStream>;
+
+/// The request type of `transport = "udp"`.
+pub type UdpRequest = DatagramRequest<UdpSocket>;
+
+/// The request type of `transport = "unix"`.
+pub type UnixRequest = StreamRequest<UnixStream>;
+
+/// The request type of `transport = "unix_datagram"`.
+pub type UnixDatagramRequest = DatagramRequest<UnixDatagram>;
 
 /// The types a `#[server]` struct's handler and hooks take, implemented by
 /// `#[server]` with the struct's own generics and bounds and nothing more, so

@@ -13,7 +13,7 @@ use crate::service::Service;
 use crate::settings::Settings;
 use crate::shutdown::{Control, ShutdownHandle};
 use crate::signals::Registration;
-use crate::transport::Transport;
+use crate::transport::{Transport, Yields};
 use mio::unix::SourceFd;
 use std::fmt;
 use std::io;
@@ -115,6 +115,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
         let (_, waker) = selector.waker(Role::Waker)?;
         concurrency.attach(waker.clone());
         let connections = Arc::clone(&shared.connections);
+        connections.attach(waker.clone());
         let control = Arc::new(Control::new(
             waker,
             Arc::clone(&connections),
@@ -223,16 +224,19 @@ where
     T: Transport,
     C: Concurrency,
     S: Service,
-    S::Request: Request<Conn = T::Conn, Addr = T::Addr>,
+    T: Yields<S::Request>,
 {
     /// Serves requests until [`ShutdownHandle::shutdown`] is called.
     ///
     /// Each turn waits for connections (or a wake-up) for at most the server's
     /// `poll_interval`, accepts what is waiting, hands each request to the
-    /// concurrency model, and runs `service_actions`. Accept errors never end
-    /// it: per-connection errors are skipped, and when the process runs out of
-    /// descriptors or memory it logs, pauses (10 ms, doubling up to 1 s) and
-    /// tries again. Only a failure of the selector itself is returned.
+    /// concurrency model, and runs `service_actions`. While the model is full
+    /// (a [`Pool`](crate::Pool)) or `max_connections` are open, it accepts
+    /// nothing: connections wait in the kernel's backlog until a request
+    /// ends and wakes the loop. Accept errors never end it: per-connection
+    /// errors are skipped, and when the process runs out of descriptors or
+    /// memory it logs, pauses (10 ms, doubling up to 1 s) and tries again.
+    /// Only a failure of the selector itself is returned.
     pub fn serve_forever(&mut self) -> io::Result<()> {
         let control = Arc::clone(&self.control);
         let _running = control.enter();
@@ -287,8 +291,7 @@ where
             // Without capacity, look again at least every `poll_interval`
             // (a model wakes the loop when capacity returns, but reaping
             // happens here).
-            let capacity_wait =
-                (!self.workers.concurrency.has_capacity()).then_some(self.poll_interval);
+            let capacity_wait = (!self.has_capacity()).then_some(self.poll_interval);
             let wait = [left, self.backoff.remaining(), capacity_wait]
                 .into_iter()
                 .flatten()
@@ -305,13 +308,17 @@ where
     }
 
     /// Whether to accept now: connections may be waiting, no pause after an
-    /// accept error is running, and the concurrency model can take one more
-    /// (when it cannot, connections wait in the kernel's queue, and the model
-    /// wakes the loop when it can again).
+    /// accept error is running, and the server can take one more.
     fn may_accept(&self) -> bool {
-        self.pending
-            && self.backoff.remaining().is_none()
-            && self.workers.concurrency.has_capacity()
+        self.pending && self.backoff.remaining().is_none() && self.has_capacity()
+    }
+
+    /// Whether the concurrency model can take one more request, and fewer
+    /// than `max_connections` are open. When not, connections wait in the
+    /// kernel's queue (the permit is taken before accepting), and the model,
+    /// or the registry when a request ends, wakes the loop.
+    fn has_capacity(&self) -> bool {
+        self.workers.concurrency.has_capacity() && self.workers.connections.below_limit()
     }
 
     /// How long the loop may wait for events before it must act on its own.
@@ -365,14 +372,15 @@ where
 
     /// Python's `verify_request` then `process_request`.
     fn process_request(&mut self, conn: T::Conn, client: T::Addr) {
+        let (conn, client) = T::request_parts(conn, client);
         let service = &self.shared.service;
         let verified = guarded(Stage::Verify, || Ok(service.verify_request(&client)));
         match verified {
             Ok(true) => {}
-            Ok(false) => return T::refuse(conn),
+            Ok(false) => return S::Request::refuse(conn),
             Err(e) => {
                 report(service, &client, e);
-                return T::refuse(conn);
+                return S::Request::refuse(conn);
             }
         }
         let job = Job::new(conn, client.clone(), &self.shared);

@@ -11,6 +11,8 @@ pub(crate) struct Settings {
     pub(crate) poll_interval: Duration,
     pub(crate) accept_timeout: Option<Duration>,
     pub(crate) shutdown_timeout: Duration,
+    /// Open connections at most (`Builder::max_connections`).
+    pub(crate) max_connections: Option<usize>,
     pub(crate) request: RequestConfig,
 }
 
@@ -24,6 +26,12 @@ impl Settings {
                 "the per-connection `timeout` must be above zero (`None` waits forever)",
             ));
         }
+        if self.max_connections == Some(0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "`max_connections` must be at least 1 (`None` sets no limit)",
+            ));
+        }
         Ok(())
     }
 }
@@ -34,6 +42,7 @@ impl Default for Settings {
             poll_interval: Duration::from_millis(500),
             accept_timeout: None,
             shutdown_timeout: Duration::from_secs(5),
+            max_connections: None,
             request: RequestConfig::default(),
         }
     }

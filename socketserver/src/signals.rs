@@ -112,6 +112,19 @@ impl Drop for Registration {
     }
 }
 
+/// In a child process just made by `fork`: lets SIGINT and SIGTERM end it as
+/// by default. The child has no thread that acts on the signals (only the
+/// thread that forked exists in it), so a caught signal would be lost and the
+/// child would outlive a server that tells it to end.
+///
+/// Takes no lock, allocates nothing: another thread of the parent may have held
+/// any lock when the process was forked. `OnceLock::get` is one atomic load.
+pub(crate) fn after_fork_in_child() {
+    if let Some(handlers) = HANDLERS.get() {
+        handlers.armed.store(true, Ordering::SeqCst);
+    }
+}
+
 /// The thread that acts on the signals: stops every registered server.
 fn listen(mut signals: Signals) {
     for signal in signals.forever() {

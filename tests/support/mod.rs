@@ -5,8 +5,10 @@
 //! Every wait here is bounded by [`BOUND`], so that a broken server fails a test
 //! instead of hanging the suite.
 
+pub mod gate;
+
 use socketserver::{
-    Concurrency, Request, Server, Service, ShutdownHandle, StreamRequest, Tcp, handler_fn,
+    Concurrency, Server, Service, ShutdownHandle, StreamRequest, Tcp, Yields, handler_fn,
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -32,7 +34,7 @@ pub fn serve<C, S>(mut server: Server<Tcp, C, S>) -> Running
 where
     C: Concurrency,
     S: Service,
-    S::Request: Request<Conn = TcpStream, Addr = SocketAddr>,
+    Tcp: Yields<S::Request>,
 {
     let addr = *server.server_address();
     let handle = server.shutdown_handle();

@@ -1,6 +1,6 @@
-//! `nodelay` is a TCP option; UDP (itself not available yet) has no such thing.
+//! `nodelay` is a TCP option; UDP has no such thing.
 
-use socketserver::{StreamRequest, handle, server};
+use socketserver::{DatagramRequest, handle, server};
 use std::io;
 
 #[server(transport = "udp", nodelay = true)]
@@ -8,7 +8,7 @@ struct Echo;
 
 impl Echo {
     #[handle]
-    fn handle(&self, _req: &mut StreamRequest) -> io::Result<()> {
+    fn handle(&self, _req: &mut DatagramRequest) -> io::Result<()> {
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use socketserver::{StreamRequest, handle, server};
 use std::io;
 
-#[server(workers = 0)]
+#[server(concurrency = "pool", workers = 0)]
 struct Echo;
 
 impl Echo {

@@ -9,10 +9,19 @@
 //! | --- | --- | --- |
 //! | [`Synchronous`] | (none) | runs the job in the loop: one request at a time |
 //! | [`Threading`] | `ThreadingMixIn` | runs the job on a new thread |
+//! | [`Pool`] | (none) | queues the job for `workers` threads; full at `workers + queue` requests |
+//!
+//! A model with a bound ([`Pool`]) says when it is full
+//! ([`has_capacity`](Concurrency::has_capacity)): the server then leaves new
+//! connections in the kernel's listen queue, and accepts again when the model
+//! wakes it. A bound on open connections whatever the model does is
+//! `max_connections` ([`Builder::max_connections`](crate::Builder::max_connections)).
 
+mod pool;
 mod synchronous;
 mod threading;
 
+pub use pool::Pool;
 pub use synchronous::Synchronous;
 pub use threading::Threading;
 
@@ -40,6 +49,16 @@ pub trait Concurrency: sealed::Sealed + Send + 'static {
     /// the waker given to [`attach`](Concurrency::attach) when it can again.
     fn has_capacity(&self) -> bool {
         true
+    }
+
+    /// Checks the model's settings; binding a server fails with its error.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`] for a setting out of range (such as a
+    /// [`Pool`] of no workers).
+    fn validate(&self) -> io::Result<()> {
+        Ok(())
     }
 
     /// Called once, when the server is made, with what wakes its loop.

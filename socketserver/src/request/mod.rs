@@ -1,8 +1,10 @@
 //! What a handler receives: one request, with its connection (or packet) and
 //! the client's address.
 
+mod datagram;
 mod stream;
 
+pub use datagram::{Datagram, DatagramRequest, DatagramSocket};
 pub use stream::{RFile, Stream, StreamRequest, WFile};
 
 use std::fmt;
@@ -36,6 +38,12 @@ pub trait Request: sealed::Sealed + Sized + Send + 'static {
     /// Sends what is left and releases the connection.
     #[doc(hidden)]
     fn close(self) -> io::Result<()>;
+
+    /// Lets go of a request that will not be served (refused by
+    /// `verify_request`): a connection is shut down, so that the client sees
+    /// it end at once; a datagram is dropped.
+    #[doc(hidden)]
+    fn refuse(conn: Self::Conn);
 }
 
 /// Ends a request from outside its handler: its reads see end of input, its

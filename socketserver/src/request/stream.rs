@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::unix::net::{self as unix, UnixStream};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 const BUFFER_SIZE: usize = 8 * 1024;
 
 /// A connected, blocking byte stream a [`StreamRequest`] is made of:
-/// [`TcpStream`] (and the Unix stream socket, with the Unix transport).
+/// [`TcpStream`], or [`UnixStream`] (with the [`Unix`](crate::Unix) transport).
 pub trait Stream: sealed::Sealed + fmt::Debug + Send + Sync + 'static {
     /// The address type of the peer.
     type Addr: Clone + fmt::Debug + Send + Sync + 'static;
@@ -49,6 +50,28 @@ impl Stream for TcpStream {
     }
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_write_timeout(self, timeout)
+    }
+}
+
+impl sealed::Sealed for UnixStream {}
+
+impl Stream for UnixStream {
+    type Addr = unix::SocketAddr;
+
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&mut &*self).read(buf)
+    }
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        (&mut &*self).write(buf)
+    }
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        UnixStream::shutdown(self, how)
+    }
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_write_timeout(self, timeout)
     }
 }
 
@@ -145,6 +168,11 @@ impl<S: Stream> Request for StreamRequest<S> {
 
     fn closer(&self) -> Arc<dyn Close> {
         self.io.stream.clone()
+    }
+
+    fn refuse(conn: S) {
+        // Python's shutdown_request: the client sees end of input, not a hang.
+        let _ = conn.shutdown(Shutdown::Write);
     }
 
     fn close(self) -> io::Result<()> {

@@ -5,6 +5,9 @@
 //! | transport | Python | request |
 //! | --- | --- | --- |
 //! | [`Tcp`] | `TCPServer` | [`StreamRequest`](crate::StreamRequest) over a [`TcpStream`](std::net::TcpStream) |
+//! | [`Udp`] | `UDPServer` | [`DatagramRequest`](crate::DatagramRequest) from a [`UdpSocket`](std::net::UdpSocket) |
+//! | [`Unix`] | `UnixStreamServer` | [`StreamRequest`](crate::StreamRequest) over a [`UnixStream`](std::os::unix::net::UnixStream) |
+//! | [`UnixDgram`] | `UnixDatagramServer` | [`DatagramRequest`](crate::DatagramRequest) from a [`UnixDatagram`](std::os::unix::net::UnixDatagram) |
 //!
 //! A transport owns its socket's whole life, as a set of steps that
 //! [`Builder`](crate::Builder) calls in order, the same for every transport:
@@ -14,10 +17,36 @@
 //! [`adopt`](Transport::adopt) for a socket bound elsewhere (e.g. by systemd);
 //! then [`accept`](Transport::accept) from the loop. It knows nothing of the
 //! server, the builder or the concurrency models.
+//!
+//! # Unix socket files
+//!
+//! [`Unix`] and [`UnixDgram`] bind to a path (or, on Linux, to an abstract
+//! name: a path starting with a NUL byte, `"\0name"`, which leaves no file).
+//! The file a bind leaves at the path outlives the socket, so:
+//!
+//! * binding where a socket file is left over from a server that is gone (a
+//!   connect to it is refused) removes it first;
+//! * binding where a server still answers fails with
+//!   [`io::ErrorKind::AddrInUse`], naming the path: a live server is never
+//!   taken over (the probe is a connect, which a stream server sees as a
+//!   connection that ends at once);
+//! * a file that is not a socket is never removed: binding there fails,
+//!   naming it;
+//! * closing the server removes the file its bind made, unless the file at
+//!   the path has been replaced since (by a newer server, say: the device and
+//!   inode are compared). A server made with
+//!   [`from_listener`](crate::Builder::from_listener) leaves its socket's file
+//!   alone, as does a server that was never activated.
 
 mod tcp;
+mod udp;
+mod unix;
+mod unix_datagram;
 
 pub use tcp::{Tcp, TcpOptions};
+pub use udp::{Udp, UdpOptions};
+pub use unix::{Unix, UnixOptions};
+pub use unix_datagram::{UnixDgram, UnixDgramOptions};
 
 use crate::request::Request;
 use socket2::Socket;
@@ -86,16 +115,14 @@ pub trait Transport: sealed::Sealed + AsFd + Send + Sized + 'static {
     /// The address the socket is bound to (with the real port when it asked
     /// for port 0).
     fn local_addr(&self) -> &Self::Addr;
-
-    /// Lets go of a request that will not be served (refused by
-    /// `verify_request`): a connection is shut down, so that the client sees
-    /// it end at once.
-    fn refuse(conn: Self::Conn);
 }
 
-/// What a transport's server can be bound to: for [`Tcp`], anything
-/// [`ToSocketAddrs`](std::net::ToSocketAddrs) takes (`"127.0.0.1:8000"`,
-/// `"[::1]:0"`, `("localhost", 8000)`).
+/// What a transport's server can be bound to: for [`Tcp`] and [`Udp`],
+/// anything [`ToSocketAddrs`](std::net::ToSocketAddrs) takes
+/// (`"127.0.0.1:8000"`, `"[::1]:0"`, `("localhost", 8000)`); for [`Unix`] and
+/// [`UnixDgram`], a path (`&str`, `String`, `&Path`, `PathBuf`) or a
+/// [`std::os::unix::net::SocketAddr`] (on Linux, an abstract name too: a path
+/// starting with a NUL byte, or an address made with `from_abstract_name`).
 ///
 /// An address that resolves to several is tried in turn; the first that binds
 /// is used.
@@ -109,17 +136,15 @@ pub trait BindAddr<T: Transport> {
 }
 
 /// Transports whose requests are `R`: checked where a server is bound, so that
-/// a handler of the wrong kind (a datagram handler on a stream transport) is a
-/// compile error on the `bind` call.
-#[diagnostic::on_unimplemented(
-    message = "a `{Self}` server cannot serve `{R}` requests",
-    label = "the handler's request type does not fit this transport",
-    note = "a stream transport (`Tcp`, …) serves `StreamRequest`s; write the handler for the \
-            requests of the transport, or pick the transport that yields its requests"
-)]
-pub trait Yields<R>: Transport {}
-
-impl<T: Transport, R: Request<Conn = T::Conn, Addr = T::Addr>> Yields<R> for T {}
+/// a handler of the wrong kind (a `StreamRequest` handler on a datagram
+/// transport) is a compile error on the `bind` call ("expected
+/// `DatagramRequest`, found `StreamRequest`"). Implemented for each transport
+/// and the one request type it yields.
+pub trait Yields<R: Request>: Transport {
+    /// What the transport accepted, as the request's parts (the same values).
+    #[doc(hidden)]
+    fn request_parts(conn: Self::Conn, addr: Self::Addr) -> (R::Conn, R::Addr);
+}
 
 /// Options of transports that listen for connections.
 pub trait ListenOptions {
@@ -139,6 +164,12 @@ pub trait ReuseOptions {
 pub trait NodelayOptions {
     /// Sets `TCP_NODELAY` on every connection.
     fn set_nodelay(&mut self, on: bool);
+}
+
+/// Options of datagram transports.
+pub trait PacketOptions {
+    /// Sets the longest datagram received whole.
+    fn set_max_packet_size(&mut self, size: usize);
 }
 
 /// Says what was being done to which address, keeping the error's kind and

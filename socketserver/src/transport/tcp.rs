@@ -1,9 +1,12 @@
 //! [`Tcp`]: TCP over IPv4 and IPv6, Python's `TCPServer`.
 
-use super::{BindAddr, ListenOptions, NodelayOptions, ReuseOptions, Transport, context, sealed};
+use super::{
+    BindAddr, ListenOptions, NodelayOptions, ReuseOptions, Transport, Yields, context, sealed,
+};
+use crate::request::StreamRequest;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd};
 
 /// The socket options of a TCP server, set before it binds. Start from
@@ -46,7 +49,7 @@ pub struct Tcp {
 }
 
 /// Whether `listen` was called on the socket (where the system can tell).
-fn is_listening(socket: &socket2::SockRef<'_>) -> io::Result<bool> {
+pub(super) fn is_listening(socket: &socket2::SockRef<'_>) -> io::Result<bool> {
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
     return socket.is_listener();
     #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
@@ -192,10 +195,11 @@ impl Transport for Tcp {
     fn local_addr(&self) -> &SocketAddr {
         &self.addr
     }
+}
 
-    fn refuse(conn: TcpStream) {
-        // Python's shutdown_request: the client sees end of input, not a hang.
-        let _ = conn.shutdown(Shutdown::Write);
+impl Yields<StreamRequest<TcpStream>> for Tcp {
+    fn request_parts(conn: TcpStream, addr: SocketAddr) -> (TcpStream, SocketAddr) {
+        (conn, addr)
     }
 }
 

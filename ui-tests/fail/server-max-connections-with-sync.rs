@@ -1,9 +1,10 @@
-//! Unix datagram sockets are not in this version yet.
+//! `max_connections` bounds the models that serve several connections at
+//! once; `sync` serves one at a time.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;
 
-#[server(transport = "unix_datagram")]
+#[server(concurrency = "sync", max_connections = 100)]
 struct Echo;
 
 impl Echo {

@@ -1,9 +1,9 @@
-//! UDP is a transport of the design that this version does not have yet.
+//! More worker threads than the pool takes.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;
 
-#[server(transport = "udp")]
+#[server(concurrency = "pool", workers = 5000)]
 struct Echo;
 
 impl Echo {

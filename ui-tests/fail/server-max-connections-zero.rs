@@ -1,9 +1,9 @@
-//! `max_connections` is a key of the design that this version does not support yet.
+//! A connection limit that lets no connection in.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;
 
-#[server(max_connections = 100)]
+#[server(max_connections = 0)]
 struct Echo;
 
 impl Echo {

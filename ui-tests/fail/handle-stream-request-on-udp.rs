@@ -1,9 +1,9 @@
-//! A worker pool is not in this version yet.
+//! A UDP server's requests are datagrams: a `StreamRequest` handler does not fit.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;
 
-#[server(concurrency = "pool")]
+#[server(transport = "udp")]
 struct Echo;
 
 impl Echo {

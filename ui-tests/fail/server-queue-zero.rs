@@ -1,9 +1,9 @@
-//! Unix sockets are not in this version yet.
+//! A pool whose queue holds nothing.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;
 
-#[server(transport = "unix")]
+#[server(concurrency = "pool", queue = 0)]
 struct Echo;
 
 impl Echo {

@@ -1,0 +1,184 @@
+//! [`Udp`]: UDP over IPv4 and IPv6, Python's `UDPServer`.
+
+use super::tcp::resolve;
+use super::{BindAddr, PacketOptions, ReuseOptions, Transport, Yields, context, sealed};
+use crate::report::emit;
+use crate::request::{Datagram, DatagramRequest};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::cell::RefCell;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+
+/// The longest `max_packet_size`: the largest UDP payload over IPv4.
+pub(crate) const MAX_PACKET_SIZE: usize = 65_507;
+
+/// The socket options of a UDP server, set before it binds. Start from
+/// `UdpOptions::default()` and change fields; the builder's methods set them too.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct UdpOptions {
+    /// `SO_REUSEADDR` (Python's `allow_reuse_address`; default off: on UDP it
+    /// lets another socket bind the same address and take its datagrams).
+    pub reuse_address: bool,
+    /// `SO_REUSEPORT`: let several sockets bind the same port and share its
+    /// datagrams (Python's `allow_reuse_port`; default off).
+    pub reuse_port: bool,
+    /// The longest datagram received whole (Python's `max_packet_size`;
+    /// default 8192, at most 65,507); a longer one is cut to it, and its
+    /// request says so.
+    pub max_packet_size: usize,
+}
+
+impl Default for UdpOptions {
+    fn default() -> UdpOptions {
+        UdpOptions {
+            reuse_address: false,
+            reuse_port: false,
+            max_packet_size: 8192,
+        }
+    }
+}
+
+impl ReuseOptions for UdpOptions {
+    fn set_reuse_address(&mut self, on: bool) {
+        self.reuse_address = on;
+    }
+    fn set_reuse_port(&mut self, on: bool) {
+        self.reuse_port = on;
+    }
+}
+
+impl PacketOptions for UdpOptions {
+    fn set_max_packet_size(&mut self, size: usize) {
+        self.max_packet_size = size;
+    }
+}
+
+/// A bound UDP socket (Python's `UDPServer` without its loop): IPv4 or IPv6, as
+/// the address says. Each datagram received is a request.
+#[derive(Debug)]
+pub struct Udp {
+    socket: Arc<UdpSocket>,
+    addr: SocketAddr,
+    max_packet_size: usize,
+    /// Receives into this, one byte longer than `max_packet_size`, so that a
+    /// longer datagram is seen to be longer.
+    buffer: RefCell<Vec<u8>>,
+}
+
+impl<A: ToSocketAddrs> BindAddr<Udp> for A {
+    fn bind_addrs(self) -> io::Result<Vec<SocketAddr>> {
+        resolve(self)
+    }
+}
+
+fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
+    socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket"))
+}
+
+impl sealed::Sealed for Udp {}
+
+impl Transport for Udp {
+    type Conn = Datagram<UdpSocket>;
+    type Addr = SocketAddr;
+    type Options = UdpOptions;
+
+    fn new_socket(addr: &SocketAddr, options: &UdpOptions) -> io::Result<Socket> {
+        let addr = *addr;
+        if !(1..=MAX_PACKET_SIZE).contains(&options.max_packet_size) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "`max_packet_size` is {}; it must be 1 to {MAX_PACKET_SIZE}",
+                    options.max_packet_size
+                ),
+            ));
+        }
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+            .map_err(|e| context(e, "cannot create a UDP socket for", &addr))?;
+        let set = || -> io::Result<()> {
+            socket.set_reuse_address(options.reuse_address)?;
+            if options.reuse_port {
+                socket.set_reuse_port(true)?;
+            }
+            Ok(())
+        };
+        set().map_err(|e| context(e, "cannot set the socket options of", &addr))?;
+        Ok(socket)
+    }
+
+    fn bind_socket(socket: &Socket, addr: &SocketAddr, _: &UdpOptions) -> io::Result<SocketAddr> {
+        socket
+            .bind(&SockAddr::from(*addr))
+            .map_err(|e| context(e, "cannot bind", addr))?;
+        local_addr(socket)
+    }
+
+    fn activate(socket: Socket, options: &UdpOptions) -> io::Result<Udp> {
+        // "No need to call listen() for UDP" (Python's `UDPServer.server_activate`).
+        Udp::adopt(socket, options)
+    }
+
+    fn adopt(socket: Socket, options: &UdpOptions) -> io::Result<Udp> {
+        let addr = local_addr(&socket)?;
+        if socket.r#type()? != Type::DGRAM {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot serve on {addr}: not a UDP socket"),
+            ));
+        }
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| context(e, "cannot make non-blocking the socket on", &addr))?;
+        Ok(Udp {
+            socket: Arc::new(socket.into()),
+            addr,
+            max_packet_size: options.max_packet_size,
+            buffer: RefCell::new(vec![0; options.max_packet_size + 1]),
+        })
+    }
+
+    fn accept(&self) -> io::Result<(Datagram<UdpSocket>, SocketAddr)> {
+        let mut buffer = self.buffer.borrow_mut();
+        let (n, client) = self.socket.recv_from(&mut buffer)?;
+        let truncated = n > self.max_packet_size;
+        if truncated {
+            emit!(
+                log::Level::Warn,
+                "a datagram from {client} was longer than `max_packet_size` ({} bytes): its \
+                 handler gets the first {0} bytes",
+                self.max_packet_size
+            );
+        }
+        let datagram = Datagram {
+            packet: buffer[..n.min(self.max_packet_size)].to_vec(),
+            truncated,
+            socket: Arc::clone(&self.socket),
+        };
+        Ok((datagram, client))
+    }
+
+    fn local_addr(&self) -> &SocketAddr {
+        &self.addr
+    }
+}
+
+impl Yields<DatagramRequest<UdpSocket>> for Udp {
+    fn request_parts(
+        datagram: Datagram<UdpSocket>,
+        addr: SocketAddr,
+    ) -> (Datagram<UdpSocket>, SocketAddr) {
+        (datagram, addr)
+    }
+}
+
+impl AsFd for Udp {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}

@@ -1,0 +1,159 @@
+//! [`UnixDgram`]: a Unix datagram socket, Python's `UnixDatagramServer`.
+
+use super::udp::MAX_PACKET_SIZE;
+use super::unix::{Name, SocketFile, bind, bind_unix_addrs, check_adopted, new_socket};
+use super::{PacketOptions, Transport, Yields, context, sealed};
+use crate::report::emit;
+use crate::request::{Datagram, DatagramRequest};
+use socket2::{Socket, Type};
+use std::cell::RefCell;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::sync::Arc;
+
+/// The socket options of a Unix datagram server. Start from
+/// `UnixDgramOptions::default()` and change fields; the builder's methods set
+/// them too.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct UnixDgramOptions {
+    /// The longest datagram received whole (Python's `max_packet_size`;
+    /// default 8192, at most 65,507, as for UDP); a longer one is cut to it,
+    /// and its request says so.
+    pub max_packet_size: usize,
+}
+
+impl Default for UnixDgramOptions {
+    fn default() -> UnixDgramOptions {
+        UnixDgramOptions {
+            max_packet_size: 8192,
+        }
+    }
+}
+
+impl PacketOptions for UnixDgramOptions {
+    fn set_max_packet_size(&mut self, size: usize) {
+        self.max_packet_size = size;
+    }
+}
+
+/// A bound Unix datagram socket (Python's `UnixDatagramServer` without its
+/// loop), at a path, or on Linux at an abstract name. Each datagram received
+/// is a request, a [`DatagramRequest<UnixDatagram>`](DatagramRequest).
+///
+/// The reply goes to the address the datagram came from: a client gets one
+/// only if its socket is bound (to a path, or an abstract name). A reply to a
+/// client whose socket has no address cannot be sent; the error goes to
+/// `handle_error`, and the server goes on.
+///
+/// Paths are handled as by [`Unix`](super::Unix): a stale socket file is
+/// removed before binding, a live server's path or a file that is not a
+/// socket is refused, and closing the server removes the file it made.
+#[derive(Debug)]
+pub struct UnixDgram {
+    // Closed before `file` removes the path (requests still being served keep
+    // their own reference, to reply through).
+    socket: Arc<UnixDatagram>,
+    addr: SocketAddr,
+    max_packet_size: usize,
+    /// Receives into this, one byte longer than `max_packet_size`, so that a
+    /// longer datagram is seen to be longer.
+    buffer: RefCell<Vec<u8>>,
+    /// The file this server's bind made, removed when it closes.
+    file: Option<SocketFile>,
+}
+
+bind_unix_addrs!(UnixDgram);
+
+impl sealed::Sealed for UnixDgram {}
+
+impl Transport for UnixDgram {
+    type Conn = Datagram<UnixDatagram>;
+    type Addr = SocketAddr;
+    type Options = UnixDgramOptions;
+
+    fn new_socket(addr: &SocketAddr, options: &UnixDgramOptions) -> io::Result<Socket> {
+        if !(1..=MAX_PACKET_SIZE).contains(&options.max_packet_size) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "`max_packet_size` is {}; it must be 1 to {MAX_PACKET_SIZE}",
+                    options.max_packet_size
+                ),
+            ));
+        }
+        new_socket(addr, Type::DGRAM)
+    }
+
+    fn bind_socket(
+        socket: &Socket,
+        addr: &SocketAddr,
+        _: &UnixDgramOptions,
+    ) -> io::Result<SocketAddr> {
+        bind(socket, addr, Type::DGRAM)
+    }
+
+    fn activate(socket: Socket, options: &UnixDgramOptions) -> io::Result<UnixDgram> {
+        // "No need to call listen()", as for UDP; only the file to record.
+        let mut unix = UnixDgram::adopt(socket, options)?;
+        unix.file = SocketFile::record(&unix.addr)?;
+        Ok(unix)
+    }
+
+    fn adopt(socket: Socket, options: &UnixDgramOptions) -> io::Result<UnixDgram> {
+        check_adopted(&socket, Type::DGRAM, "a Unix datagram socket")?;
+        let socket = UnixDatagram::from(socket);
+        let addr = socket.local_addr()?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| context(e, "cannot make non-blocking the socket on", &Name(&addr)))?;
+        Ok(UnixDgram {
+            socket: Arc::new(socket),
+            addr,
+            max_packet_size: options.max_packet_size,
+            buffer: RefCell::new(vec![0; options.max_packet_size + 1]),
+            file: None,
+        })
+    }
+
+    fn accept(&self) -> io::Result<(Datagram<UnixDatagram>, SocketAddr)> {
+        let mut buffer = self.buffer.borrow_mut();
+        let (n, client) = self.socket.recv_from(&mut buffer)?;
+        let truncated = n > self.max_packet_size;
+        if truncated {
+            emit!(
+                log::Level::Warn,
+                "a datagram from {} was longer than `max_packet_size` ({} bytes): its handler \
+                 gets the first {1} bytes",
+                Name(&client),
+                self.max_packet_size
+            );
+        }
+        let datagram = Datagram {
+            packet: buffer[..n.min(self.max_packet_size)].to_vec(),
+            truncated,
+            socket: Arc::clone(&self.socket),
+        };
+        Ok((datagram, client))
+    }
+
+    fn local_addr(&self) -> &SocketAddr {
+        &self.addr
+    }
+}
+
+impl Yields<DatagramRequest<UnixDatagram>> for UnixDgram {
+    fn request_parts(
+        datagram: Datagram<UnixDatagram>,
+        addr: SocketAddr,
+    ) -> (Datagram<UnixDatagram>, SocketAddr) {
+        (datagram, addr)
+    }
+}
+
+impl AsFd for UnixDgram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}

@@ -1,0 +1,317 @@
+//! The `Pool` concurrency model: a fixed number of workers and a bounded
+//! queue, back-pressure into the kernel's backlog when both are full, a pool
+//! that panics do not shrink, and what closing does with queued requests.
+//!
+//! Whether a connection was accepted is read from the server (its
+//! `verify_request` count, `open_requests`), never guessed from a delay.
+
+use socketserver::{Pool, PoolTcpServer, StreamRequest, TcpServer, handle, handler_fn, server};
+use socketserver_tests::gate::{
+    Counters, Gate, assert_not_started, expect_started, make_it_panic, release,
+};
+use socketserver_tests::{
+    BOUND, capture_logs, connect, echo, logged, read_to_end, round_trip, serve, wait_until,
+};
+use std::io::{self, BufRead, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+/// A pool of `workers` and `queue` around a gate, whose loop turns often, so
+/// that the tests that wait for a turn do not wait long.
+fn gate_pool(workers: usize, queue: usize) -> (PoolTcpServer<Gate>, Arc<Counters>) {
+    let (gate, counters) = Gate::new();
+    let server = PoolTcpServer::builder(gate)
+        .workers(workers)
+        .queue(queue)
+        .poll_interval(Duration::from_millis(10))
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    (server, counters)
+}
+
+#[test]
+fn echoes_many_clients_at_once() {
+    let server = PoolTcpServer::builder(echo())
+        .workers(4)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let clients: Vec<_> = (0..32)
+        .map(|i| {
+            let addr = running.addr();
+            thread::spawn(move || round_trip(addr, format!("client {i}").as_bytes()))
+        })
+        .collect();
+    for (i, client) in clients.into_iter().enumerate() {
+        assert_eq!(client.join().unwrap(), format!("client {i}").as_bytes());
+    }
+    running.stop().unwrap();
+}
+
+#[server(transport = "tcp", concurrency = "pool", workers = 2, queue = 3)]
+struct Upper;
+
+impl Upper {
+    #[handle]
+    fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
+        let (reader, mut writer) = req.split();
+        for line in reader.lines() {
+            writeln!(writer, "{}", line?.to_uppercase())?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn the_attribute_makes_a_pool_server() {
+    let server: PoolTcpServer<Upper> = Upper.bind("127.0.0.1:0").unwrap();
+    let running = serve(server);
+    for _ in 0..8 {
+        assert_eq!(
+            round_trip(running.addr(), b"hello\npool\n"),
+            b"HELLO\nPOOL\n"
+        );
+    }
+    running.stop().unwrap();
+}
+
+#[test]
+fn a_full_pool_leaves_connections_in_the_backlog_until_a_worker_is_free() {
+    let (server, counters) = gate_pool(2, 1);
+    let running = serve(server);
+    let addr = running.addr();
+    let mut first = connect(addr);
+    expect_started(&mut first);
+    let mut second = connect(addr);
+    expect_started(&mut second);
+    // Both workers are busy: the third waits in the queue, accepted.
+    let third = connect(addr);
+    wait_until("the third connection is accepted", || {
+        counters.accepted() == 3
+    });
+    // Workers and queue are full: the fourth stays in the kernel's backlog,
+    // however many turns the loop makes.
+    let fourth = connect(addr);
+    counters.full_turn();
+    counters.full_turn();
+    assert_eq!(counters.accepted(), 3, "accepted beyond workers + queue");
+    assert_not_started(&third);
+    assert_not_started(&fourth);
+    assert_eq!(counters.started(), 2);
+
+    // A worker is free: it takes the third, and the fourth is accepted into
+    // the queue.
+    release(first);
+    let mut third = third;
+    expect_started(&mut third);
+    wait_until("the fourth connection is accepted", || {
+        counters.accepted() == 4
+    });
+    assert_not_started(&fourth);
+    release(second);
+    let mut fourth = fourth;
+    expect_started(&mut fourth);
+    release(third);
+    release(fourth);
+    running.stop().unwrap();
+    assert_eq!((counters.finished(), counters.errors()), (4, 0));
+}
+
+#[test]
+fn handle_request_accepts_only_while_the_pool_has_room() {
+    let (gate, counters) = Gate::new();
+    let mut server = PoolTcpServer::builder(gate)
+        .workers(2)
+        .queue(1)
+        .accept_timeout(Some(Duration::from_millis(20)))
+        .poll_interval(Duration::from_millis(10))
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let addr = *server.server_address();
+    // All four wait in the backlog before the server looks.
+    let mut clients: Vec<_> = (0..4).map(|_| connect(addr)).collect();
+    for accepted in 1..=3 {
+        server.handle_request().unwrap();
+        assert_eq!(counters.accepted(), accepted);
+        assert_eq!(server.open_requests(), accepted);
+    }
+    expect_started(&mut clients[0]);
+    expect_started(&mut clients[1]);
+    assert_eq!(server.concurrency().threads(), 2);
+    // Full: this one waits its `accept_timeout` and accepts nothing.
+    server.handle_request().unwrap();
+    assert_eq!(counters.timeouts(), 1);
+    assert_eq!(counters.accepted(), 3);
+    assert_eq!(server.open_requests(), 3);
+
+    let mut clients = clients.into_iter();
+    release(clients.next().unwrap());
+    // The worker wakes the waiting loop once it is free; each call waits at
+    // most its timeout, so poll with calls.
+    wait_until("handle_request accepts the fourth", || {
+        server.handle_request().unwrap();
+        counters.accepted() == 4
+    });
+    assert_eq!(server.open_requests(), 3);
+    let (second, mut third, mut fourth) = (
+        clients.next().unwrap(),
+        clients.next().unwrap(),
+        clients.next().unwrap(),
+    );
+    expect_started(&mut third);
+    release(second);
+    expect_started(&mut fourth);
+    release(third);
+    release(fourth);
+    drop(server);
+    assert_eq!(counters.finished(), 4);
+    // No pool thread outlives the server.
+}
+
+#[test]
+fn a_worker_wakes_the_loop_when_the_pool_is_no_longer_full() {
+    let (gate, counters) = Gate::new();
+    // The loop never looks again on its own: only a wake-up lets it accept.
+    let server = PoolTcpServer::builder(gate)
+        .workers(1)
+        .queue(1)
+        .poll_interval(Duration::from_secs(3600))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let addr = running.addr();
+    let mut first = connect(addr);
+    expect_started(&mut first);
+    let mut second = connect(addr);
+    wait_until("the second is queued", || counters.accepted() == 2);
+    let mut third = connect(addr);
+    release(first);
+    expect_started(&mut second);
+    wait_until("the third is accepted", || counters.accepted() == 3);
+    release(second);
+    expect_started(&mut third);
+    release(third);
+    running.stop().unwrap();
+}
+
+#[test]
+fn panics_in_handlers_do_not_shrink_the_pool() {
+    let (server, counters) = gate_pool(2, 4);
+    let running = serve(server);
+    let addr = running.addr();
+    for _ in 0..6 {
+        make_it_panic(connect(addr));
+    }
+    wait_until("every panic is reported", || counters.errors() == 6);
+    // Both workers are still there: two requests run at once.
+    let mut first = connect(addr);
+    let mut second = connect(addr);
+    expect_started(&mut first);
+    expect_started(&mut second);
+    release(first);
+    release(second);
+    running.stop().unwrap();
+    assert_eq!(counters.finished(), 2);
+}
+
+#[test]
+fn closing_serves_the_queued_requests() {
+    let (server, counters) = gate_pool(1, 2);
+    let running = serve(server);
+    let addr = running.addr();
+    let mut running_one = connect(addr);
+    expect_started(&mut running_one);
+    let queued: Vec<_> = (0..2).map(|_| connect(addr)).collect();
+    wait_until("both are queued", || counters.accepted() == 3);
+
+    let handle = running.handle();
+    let stopping = thread::spawn(move || running.stop());
+    wait_until("the loop has stopped", || !handle.is_serving());
+    // Closing waits for the queued requests too, and they are served.
+    release(running_one);
+    for mut client in queued {
+        expect_started(&mut client);
+        release(client);
+    }
+    stopping.join().unwrap().unwrap();
+    assert_eq!(counters.finished(), 3);
+}
+
+#[test]
+fn closing_shuts_down_the_queued_requests_after_the_shutdown_timeout() {
+    capture_logs();
+    let (gate, counters) = Gate::new();
+    let server = PoolTcpServer::builder(gate)
+        .workers(1)
+        .queue(2)
+        .shutdown_timeout(Duration::from_millis(50))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let addr = running.addr();
+    let mut idle = connect(addr);
+    expect_started(&mut idle);
+    let mut queued: Vec<_> = (0..2).map(|_| connect(addr)).collect();
+    wait_until("both are queued", || counters.accepted() == 3);
+    // Would wait for ever for `idle` without the timeout.
+    running.stop().unwrap();
+    assert_eq!(read_to_end(&mut idle), b"");
+    // Taken up by the worker after the timeout: shut down at once, before
+    // their handler could send anything.
+    for client in &mut queued {
+        assert_eq!(read_to_end(client), b"");
+    }
+    assert!(!logged("still open").is_empty());
+    assert_eq!(counters.accepted(), 3);
+}
+
+#[test]
+fn invalid_sizes_are_refused_at_bind() {
+    for pool in [Pool::new().workers(0), Pool::new().queue(0)] {
+        let e = TcpServer::builder(echo())
+            .concurrency(pool)
+            .bind("127.0.0.1:0")
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+    }
+    let e = PoolTcpServer::builder(echo())
+        .workers(0)
+        .bind("127.0.0.1:0")
+        .unwrap_err();
+    assert!(e.to_string().contains("worker"), "{e}");
+}
+
+#[test]
+fn the_workers_serve_every_request_and_stay_within_their_number() {
+    let most = Arc::new(AtomicUsize::new(0));
+    let now = Arc::new(AtomicUsize::new(0));
+    let (seen, current) = (Arc::clone(&most), Arc::clone(&now));
+    let server = PoolTcpServer::builder(handler_fn(move |req: &mut StreamRequest| {
+        let running = current.fetch_add(1, Ordering::SeqCst) + 1;
+        seen.fetch_max(running, Ordering::SeqCst);
+        let result = req.wfile().write_all(b"done");
+        current.fetch_sub(1, Ordering::SeqCst);
+        result
+    }))
+    .workers(3)
+    .queue(2)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let running = serve(server);
+    let clients: Vec<_> = (0..24)
+        .map(|_| {
+            let addr = running.addr();
+            thread::spawn(move || round_trip(addr, b""))
+        })
+        .collect();
+    for client in clients {
+        assert_eq!(client.join().unwrap(), b"done");
+    }
+    running.stop().unwrap();
+    let most = most.load(Ordering::SeqCst);
+    assert!((1..=3).contains(&most), "{most} handlers ran at once");
+}
