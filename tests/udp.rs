@@ -2,7 +2,7 @@
 //! a request, the reply one datagram sent when the handler returns.
 
 use socketserver::{DatagramRequest, Service, ThreadingUdpServer, UdpServer, handler_fn};
-use socketserver_tests::{BOUND, wait_until};
+use socketserver_tests::{BOUND, serve, wait_until};
 use std::io::{self, BufRead, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -41,38 +41,10 @@ fn exchange(client: &UdpSocket, request: &[u8]) -> Vec<u8> {
     reply
 }
 
-/// Runs `serve_forever` on a thread; stops and joins it when dropped.
-struct Running {
-    addr: SocketAddr,
-    stop: socketserver::ShutdownHandle,
-    thread: Option<thread::JoinHandle<io::Result<()>>>,
-}
-
-fn serve<C: socketserver::Concurrency, S: Service<Request = DatagramRequest>>(
-    mut server: socketserver::Server<socketserver::Udp, C, S>,
-) -> Running {
-    let addr = *server.server_address();
-    let stop = server.shutdown_handle();
-    let thread = Some(thread::spawn(move || server.serve_forever()));
-    Running { addr, stop, thread }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join().expect("the server thread panicked");
-            if !thread::panicking() {
-                result.expect("serve_forever failed");
-            }
-        }
-    }
-}
-
 #[test]
 fn threading_udp_server_answers_each_datagram() {
     let running = serve(ThreadingUdpServer::bind("127.0.0.1:0", upper()).unwrap());
-    let client = client_for(running.addr);
+    let client = client_for(running.addr());
     for word in ["one", "two", "three"] {
         assert_eq!(
             exchange(&client, word.as_bytes()),
@@ -84,8 +56,8 @@ fn threading_udp_server_answers_each_datagram() {
 #[test]
 fn udp_server_answers_over_ipv6() {
     let running = serve(UdpServer::bind("[::1]:0", upper()).unwrap());
-    assert!(running.addr.is_ipv6() && running.addr.port() != 0);
-    let client = client_for(running.addr);
+    assert!(running.addr().is_ipv6() && running.addr().port() != 0);
+    let client = client_for(running.addr());
     assert_eq!(exchange(&client, b"six"), b"SIX");
 }
 
@@ -100,7 +72,7 @@ fn a_datagram_longer_than_max_packet_size_is_cut_and_says_so() {
         .bind("127.0.0.1:0")
         .unwrap();
     let running = serve(server);
-    let client = client_for(running.addr);
+    let client = client_for(running.addr());
     assert_eq!(exchange(&client, &[b'x'; 100]), b"16 true");
     assert_eq!(exchange(&client, &[b'x'; 16]), b"16 false");
     assert_eq!(exchange(&client, &[b'x'; 3]), b"3 false");
@@ -130,7 +102,7 @@ fn rfile_reads_the_datagram_and_nothing_written_sends_nothing() {
         Ok(())
     });
     let running = serve(UdpServer::bind("127.0.0.1:0", second_line).unwrap());
-    let client = client_for(running.addr);
+    let client = client_for(running.addr());
     client.send(b"only one line").unwrap();
     // Datagrams on loopback arrive in order: had the first been answered, its
     // reply would come first.
@@ -151,7 +123,7 @@ fn verify_request_drops_refused_datagrams() {
         }
     }
     let running = serve(UdpServer::bind("127.0.0.1:0", EveryOther(AtomicUsize::new(0))).unwrap());
-    let client = client_for(running.addr);
+    let client = client_for(running.addr());
     client.send(b"refused").unwrap();
     assert_eq!(exchange(&client, b"served"), b"served");
 }
@@ -168,7 +140,7 @@ fn a_failing_handler_does_not_stop_the_server() {
         req.wfile().write_all(b"ok")
     });
     let running = serve(ThreadingUdpServer::bind("127.0.0.1:0", failing).unwrap());
-    let client = client_for(running.addr);
+    let client = client_for(running.addr());
     client.send(b"fail").unwrap();
     client.send(b"panic").unwrap();
     assert_eq!(exchange(&client, b"fine"), b"ok");
@@ -228,9 +200,9 @@ fn closing_waits_for_datagram_handlers() {
         Ok(())
     });
     let running = serve(ThreadingUdpServer::bind("127.0.0.1:0", slow).unwrap());
-    client_for(running.addr).send(b"x").unwrap();
+    client_for(running.addr()).send(b"x").unwrap();
     wait_until("the handler runs", || started.load(Ordering::SeqCst) == 1);
-    let handle = running.stop.clone();
+    let handle = running.handle();
     let closing = thread::spawn(move || drop(running));
     wait_until("the loop has stopped", || !handle.is_serving());
     // Closing waits for the handler, which has not finished.

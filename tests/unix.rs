@@ -10,12 +10,11 @@
 //! passes has left nothing in it (the guard checks).
 
 use socketserver::{
-    Concurrency, DatagramRequest, RequestError, Server, Service, ShutdownHandle, Stage,
-    StreamRequest, Synchronous, Threading, ThreadingUnixDatagramServer, ThreadingUnixStreamServer,
-    Transport, Unix, UnixDatagramServer, UnixDgram, UnixStreamServer, Yields, handle, handler_fn,
-    server,
+    Concurrency, DatagramRequest, RequestError, Server, Service, Stage, StreamRequest, Synchronous,
+    Threading, ThreadingUnixDatagramServer, ThreadingUnixStreamServer, Unix, UnixDatagramServer,
+    UnixDgram, UnixStreamServer, handle, handler_fn, server,
 };
-use socketserver_tests::BOUND;
+use socketserver_tests::{BOUND, TempDir, serve};
 use std::fs;
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::unix::fs::FileTypeExt;
@@ -23,83 +22,10 @@ use std::os::unix::net::{SocketAddr, UnixDatagram, UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
-use std::thread;
 use std::time::Duration;
 
 /// CPython's `TEST_STR`.
 const TEST_STR: &[u8] = b"hello world\n";
-
-/// A directory of the test's own, removed when dropped; when the test did not
-/// fail, it must be empty by then (every socket file was removed).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        // Short: a socket's path must fit in about 100 bytes.
-        let path = std::env::temp_dir().join(format!(
-            "socketserver-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
-        TempDir(path)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let left: Vec<_> = fs::read_dir(&self.0)
-            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
-            .unwrap_or_default();
-        let _ = fs::remove_dir_all(&self.0);
-        if !thread::panicking() {
-            assert!(left.is_empty(), "files left behind: {left:?}");
-        }
-    }
-}
-
-/// A server running `serve_forever` on a thread of its own; dropping it stops
-/// the server and joins the thread, by when the server is closed (and its
-/// socket file removed). After a failure it does not wait for a stuck server.
-struct Running {
-    stop: ShutdownHandle,
-    thread: Option<thread::JoinHandle<io::Result<()>>>,
-}
-
-fn serve<T, C, S>(mut server: Server<T, C, S>) -> Running
-where
-    T: Transport + Yields<S::Request>,
-    C: Concurrency,
-    S: Service,
-{
-    let stop = server.shutdown_handle();
-    let thread = thread::spawn(move || server.serve_forever());
-    Running {
-        stop,
-        thread: Some(thread),
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.shutdown();
-        if thread::panicking() {
-            return;
-        }
-        if let Some(thread) = self.thread.take() {
-            thread
-                .join()
-                .expect("the server thread panicked")
-                .expect("serve_forever failed");
-        }
-    }
-}
 
 /// Python's `StreamRequestHandler` echo of CPython's tests:
 /// `self.wfile.write(self.rfile.readline())`.

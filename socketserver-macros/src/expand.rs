@@ -142,8 +142,9 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
                 #private::Server::<#transport, #concurrency, Self>::builder(self) #settings
             }
 
-            /// Binds this server to `addr` (port 0 picks a free port) and
-            /// starts listening, with the settings of its `#[server]` attribute.
+            /// Binds this server to `addr` (for TCP and UDP a host and port,
+            /// port 0 picking a free one; for the Unix transports a path) and
+            /// activates it, with the settings of its `#[server]` attribute.
             #[allow(dead_code)]
             pub fn bind(
                 self,

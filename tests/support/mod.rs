@@ -8,11 +8,14 @@
 pub mod gate;
 
 use socketserver::{
-    Concurrency, Server, Service, ShutdownHandle, StreamRequest, Tcp, Yields, handler_fn,
+    Concurrency, Server, Service, ShutdownHandle, StreamRequest, Transport, Yields, handler_fn,
 };
+use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -21,22 +24,23 @@ use std::time::{Duration, Instant};
 pub const BOUND: Duration = Duration::from_secs(20);
 
 /// A server running `serve_forever` on a thread of its own; dropping it shuts
-/// the server down, closes it and joins the thread.
-pub struct Running {
-    addr: SocketAddr,
+/// the server down, closes it and joins the thread. After a failure of the
+/// test it does not wait for a server that may be stuck.
+pub struct Running<A = SocketAddr> {
+    addr: A,
     handle: ShutdownHandle,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
 
-/// Starts `server` on a thread. The server is closed (dropped) on that thread
-/// when its loop ends.
-pub fn serve<C, S>(mut server: Server<Tcp, C, S>) -> Running
+/// Starts `server` (of any transport) on a thread. The server is closed
+/// (dropped) on that thread when its loop ends.
+pub fn serve<T, C, S>(mut server: Server<T, C, S>) -> Running<T::Addr>
 where
+    T: Transport + Yields<S::Request>,
     C: Concurrency,
     S: Service,
-    Tcp: Yields<S::Request>,
 {
-    let addr = *server.server_address();
+    let addr = server.server_address().clone();
     let handle = server.shutdown_handle();
     let thread = thread::Builder::new()
         .name("test-server".into())
@@ -49,10 +53,10 @@ where
     }
 }
 
-impl Running {
+impl<A: Clone> Running<A> {
     /// Where the server listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    pub fn addr(&self) -> A {
+        self.addr.clone()
     }
 
     /// A handle to stop it.
@@ -75,11 +79,61 @@ impl Running {
     }
 }
 
-impl Drop for Running {
+impl<A> Drop for Running<A> {
     fn drop(&mut self) {
-        let result = self.stop_inner();
+        self.handle.shutdown();
+        if thread::panicking() {
+            return;
+        }
+        if let Some(thread) = self.thread.take() {
+            thread
+                .join()
+                .expect("the server thread panicked")
+                .expect("serve_forever failed");
+        }
+    }
+}
+
+/// A directory of the test's own, for Unix socket files; removed when dropped,
+/// and when the test did not fail, it must be empty by then (every socket
+/// file was removed by its server).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, empty directory under the system's temporary directory.
+    pub fn new() -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        // Short: a socket's path must fit in about 100 bytes.
+        let path = std::env::temp_dir().join(format!(
+            "socketserver-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        TempDir(path)
+    }
+
+    /// A path in the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> TempDir {
+        TempDir::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let left: Vec<_> = fs::read_dir(&self.0)
+            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        let _ = fs::remove_dir_all(&self.0);
         if !thread::panicking() {
-            result.expect("serve_forever failed");
+            assert!(left.is_empty(), "files left behind: {left:?}");
         }
     }
 }
