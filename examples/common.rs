@@ -6,7 +6,9 @@
 //! is not an example of its own.
 
 use clap::{Args, ValueEnum};
-use socketserver::{BindAddr, Builder, Concurrency, Pool, Service, Synchronous, Threading, Yields};
+use socketserver::{
+    BindAddr, Builder, Concurrency, Forking, Pool, Service, Synchronous, Threading, Yields,
+};
 use std::io;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub enum Mode {
     Sync,
     /// A thread per connection.
     Threading,
+    /// A child process per connection, at most 40 at once; further clients
+    /// wait to be accepted.
+    Forking,
     /// A pool of worker threads, one per CPU, with a queue of 4 connections
     /// per worker; when both are full, further clients wait to be accepted.
     Pool,
@@ -66,10 +71,10 @@ pub fn init_logging() {
 
 /// Serves on `addr` until SIGINT or SIGTERM, then stops cleanly. `builder` is
 /// the server as its `#[server]` attribute configured it (a thread per
-/// connection); `--mode sync` or `--mode pool` swaps in another model at run
-/// time. Logs `listening on <addr>` (the real address, also when the port
-/// asked for was 0) once the server accepts connections, and `stopped` at the
-/// end.
+/// connection); `--mode sync`, `--mode forking` or `--mode pool` swaps in
+/// another model at run time. Logs `listening on <addr>` (the real address,
+/// also when the port asked for was 0) once the server accepts connections,
+/// and `stopped` at the end.
 ///
 /// Returns the process's exit status: success after a clean stop, failure
 /// (after logging why) when the server could not start or its loop failed.
@@ -82,6 +87,7 @@ where
     let result = match options.mode {
         Mode::Sync => run(builder.concurrency(Synchronous), addr, options),
         Mode::Threading => run(builder, addr, options),
+        Mode::Forking => run(builder.concurrency(Forking::new()), addr, options),
         Mode::Pool => run(builder.concurrency(Pool::new()), addr, options),
     };
     match result {

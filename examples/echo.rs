@@ -13,9 +13,10 @@
 //! ```
 //!
 //! `--mode threading` (the default) serves each client on a thread of its own;
-//! `--mode sync` serves one client at a time; `--mode pool` serves them on a
-//! bounded pool of worker threads. Ctrl-C or SIGTERM stops the server
-//! cleanly, within about two seconds even when clients are still connected.
+//! `--mode sync` serves one client at a time; `--mode forking` serves each in
+//! a child process of its own; `--mode pool` serves them on a bounded pool of
+//! worker threads. Ctrl-C or SIGTERM stops the server cleanly, within about
+//! two seconds even when clients are still connected.
 //! `RUST_LOG=debug` logs every connection.
 
 #[path = "common.rs"]

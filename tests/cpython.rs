@@ -128,15 +128,19 @@ fn path(dir: &TempDir) -> std::path::PathBuf {
 run_server! {
     test_tcp_server: "tcp", "sync", StreamRequest, stream_echo, ip, tcp_examine;
     test_threading_tcp_server: "tcp", "threading", StreamRequest, stream_echo, ip, tcp_examine;
+    test_forking_tcp_server: "tcp", "forking", StreamRequest, stream_echo, ip, tcp_examine;
     test_pool_tcp_server: "tcp", "pool", StreamRequest, stream_echo, ip, tcp_examine;
     test_udp_server: "udp", "sync", DatagramRequest, dgram_echo, ip, udp_examine;
     test_threading_udp_server: "udp", "threading", DatagramRequest, dgram_echo, ip, udp_examine;
+    test_forking_udp_server: "udp", "forking", DatagramRequest, dgram_echo, ip, udp_examine;
     test_pool_udp_server: "udp", "pool", DatagramRequest, dgram_echo, ip, udp_examine;
     test_unix_stream_server: "unix", "sync", StreamRequest<UnixStream>, stream_echo, path, unix_examine;
     test_threading_unix_stream_server: "unix", "threading", StreamRequest<UnixStream>, stream_echo, path, unix_examine;
+    test_forking_unix_stream_server: "unix", "forking", StreamRequest<UnixStream>, stream_echo, path, unix_examine;
     test_pool_unix_stream_server: "unix", "pool", StreamRequest<UnixStream>, stream_echo, path, unix_examine;
     test_unix_datagram_server: "unix_datagram", "sync", DatagramRequest<UnixDatagram>, dgram_echo, path, unix_dgram_examine;
     test_threading_unix_datagram_server: "unix_datagram", "threading", DatagramRequest<UnixDatagram>, dgram_echo, path, unix_dgram_examine;
+    test_forking_unix_datagram_server: "unix_datagram", "forking", DatagramRequest<UnixDatagram>, dgram_echo, path, unix_dgram_examine;
     test_pool_unix_datagram_server: "unix_datagram", "pool", DatagramRequest<UnixDatagram>, dgram_echo, path, unix_dgram_examine;
 }
 

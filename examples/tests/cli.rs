@@ -27,7 +27,7 @@ const MARGIN: Duration = Duration::from_secs(8);
 /// How often a process is checked for exit.
 const POLL: Duration = Duration::from_millis(10);
 
-const MODES: [&str; 3] = ["sync", "threading", "pool"];
+const MODES: [&str; 4] = ["sync", "threading", "forking", "pool"];
 const EXAMPLES: [&str; 4] = ["echo", "upper", "raw_runtime", "udp_echo"];
 
 /// The path of an example binary: the tests run as `target/<profile>/deps/cli-HASH`
@@ -307,7 +307,7 @@ fn help_describes_the_options_and_the_protocol() {
 fn bad_arguments_are_refused() {
     for name in EXAMPLES {
         for args in [
-            &["--mode", "forking"][..],
+            &["--mode", "fork"][..],
             &["--timeout", "0"],
             &["--timeout", "soon"],
         ] {
@@ -376,6 +376,11 @@ fn echo_round_trip_threading() {
     echo_round_trip("threading");
 }
 
+#[test]
+fn echo_round_trip_forking() {
+    echo_round_trip("forking");
+}
+
 /// Lines round trip through the upper server, in `mode`.
 fn upper_round_trip(mode: &str) {
     let mut server = Server::start("upper", mode, &[]);
@@ -414,6 +419,11 @@ fn upper_round_trip_threading() {
     upper_round_trip("threading");
 }
 
+#[test]
+fn upper_round_trip_forking() {
+    upper_round_trip("forking");
+}
+
 /// SIGTERM stops each example cleanly in `mode` while a client that has been
 /// served stays connected and silent; the client then sees the connection close.
 fn sigterm_with_idle_client(mode: &str) {
@@ -446,6 +456,11 @@ fn sigterm_with_idle_client_sync() {
 #[test]
 fn sigterm_with_idle_client_threading() {
     sigterm_with_idle_client("threading");
+}
+
+#[test]
+fn sigterm_with_idle_client_forking() {
+    sigterm_with_idle_client("forking");
 }
 
 #[test]

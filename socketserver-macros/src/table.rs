@@ -131,8 +131,9 @@ impl Choice for Concurrency {
         match self {
             Concurrency::Sync => Some("Synchronous"),
             Concurrency::Threading => Some("Threading"),
+            Concurrency::Forking => Some("Forking"),
             Concurrency::Pool => Some("Pool"),
-            Concurrency::Forking | Concurrency::Event => None,
+            Concurrency::Event => None,
         }
     }
 
@@ -357,11 +358,11 @@ pub(crate) const KEYS: &[Key] = &[
         },
         transports: &[],
         models: &[Concurrency::Forking],
-        sets: Sets::Later,
+        sets: Sets::Method("max_children"),
         default: "40",
         example: "40",
         python: Some("max_children"),
-        doc: "child processes at most",
+        doc: "child processes at once; more connections wait in the backlog",
     },
     Key {
         name: "max_connections",

@@ -228,7 +228,30 @@ mod tests {
         assert_eq!(
             errors_of(quote! { concurrency = "event", workers = 4 }),
             [
-                "concurrency `event` is not available yet in this version of socketserver; use `concurrency = \"sync\"`, `concurrency = \"threading\"` or `concurrency = \"pool\"`"
+                "concurrency `event` is not available yet in this version of socketserver; use `concurrency = \"sync\"`, `concurrency = \"threading\"`, `concurrency = \"forking\"` or `concurrency = \"pool\"`"
+            ]
+        );
+    }
+
+    #[test]
+    fn forking_and_its_bound_are_available() {
+        for transport in ["tcp", "udp", "unix", "unix_datagram"] {
+            assert!(
+                errors_of(quote! {
+                    transport = #transport, concurrency = "forking", max_children = 8
+                })
+                .is_empty(),
+                "{transport}"
+            );
+        }
+        assert_eq!(
+            errors_of(quote! { concurrency = "forking", max_children = 0 }),
+            ["`max_children` must be between 1 and 4294967295"]
+        );
+        assert_eq!(
+            errors_of(quote! { concurrency = "forking", workers = 2 }),
+            [
+                "`workers` does not apply to `concurrency = \"forking\"`; it applies to `concurrency = \"pool\"` or `concurrency = \"event\"`"
             ]
         );
     }

@@ -2,7 +2,7 @@
 //! every transport; and [`Unbound`]: a server whose socket exists but is not
 //! bound yet.
 
-use crate::concurrency::{Concurrency, Pool, Threading};
+use crate::concurrency::{Concurrency, Forking, Pool, Threading};
 use crate::connections::Connections;
 use crate::job::Shared;
 use crate::server::Server;
@@ -58,12 +58,13 @@ impl<T: Transport, C: Concurrency + Default, S: Service> Server<T, C, S> {
     }
 
     /// Binds a server to `addr` with the default options and activates it:
-    /// Python's `TCPServer(addr, Handler)`.
+    /// Python's `TCPServer(addr, Handler)`, `UDPServer(addr, Handler)`, ….
     ///
-    /// For TCP, `addr` is anything [`ToSocketAddrs`](std::net::ToSocketAddrs)
-    /// takes: `"127.0.0.1:8000"`, `"[::1]:0"`, `("localhost", 8000)`. Port 0
-    /// picks a free port; read it back with
-    /// [`server_address`](Server::server_address).
+    /// For TCP and UDP, `addr` is anything
+    /// [`ToSocketAddrs`](std::net::ToSocketAddrs) takes: `"127.0.0.1:8000"`,
+    /// `"[::1]:0"`, `("localhost", 8000)`; port 0 picks a free port, read it
+    /// back with [`server_address`](Server::server_address). For the Unix
+    /// transports it is a path (see [`BindAddr`]).
     ///
     /// # Errors
     ///
@@ -209,6 +210,17 @@ impl<T: Transport, S: Service> Builder<T, Threading, S> {
     /// `block_on_close`; default `true`).
     pub fn block_on_close(mut self, on: bool) -> Self {
         self.concurrency = self.concurrency.block_on_close(on);
+        self
+    }
+}
+
+impl<T: Transport, S: Service> Builder<T, Forking, S> {
+    /// How many child processes serve requests at once (Python's
+    /// `max_children`; default 40); at the bound, connections wait in the
+    /// kernel's listen queue until a child ends. Binding fails with
+    /// [`io::ErrorKind::InvalidInput`] for 0.
+    pub fn max_children(mut self, max: usize) -> Self {
+        self.concurrency = self.concurrency.max_children(max);
         self
     }
 }

@@ -108,14 +108,16 @@
 //!   (connections, each a [`StreamRequest`]), [`Udp`] or [`UnixDgram`]
 //!   (datagrams, each a [`DatagramRequest`]);
 //! * a [concurrency model](concurrency) `C`, where requests run:
-//!   [`Synchronous`] (one at a time), [`Threading`] (a thread each) or
-//!   [`Pool`] (a bounded pool of worker threads with a bounded queue);
+//!   [`Synchronous`] (one at a time), [`Threading`] (a thread each),
+//!   [`Forking`] (a child process each) or [`Pool`] (a bounded pool of
+//!   worker threads with a bounded queue);
 //! * a [`Service`] `S`, what is done with each request, with Python's hooks
 //!   (`verify_request`, `handle_error`, `setup`, `finish`, …).
 //!
 //! Python's names are aliases: [`TcpServer`] and [`ThreadingTcpServer`],
 //! [`UdpServer`], [`UnixStreamServer`], [`UnixDatagramServer`] and their
-//! `Threading…` forms; the pool, which Python lacks, is [`PoolTcpServer`].
+//! `Threading…` and `Forking…` forms ([`ForkingTcpServer`], …); the pool,
+//! which Python lacks, is [`PoolTcpServer`].
 //! [`Server::builder`] sets options (backlog, timeouts, `nodelay`, …) before
 //! binding. The loop is built on [`selector::Selector`], a selectors-style API
 //! you can use on its own.
@@ -196,7 +198,7 @@ mod shutdown;
 mod signals;
 
 pub use builder::{Builder, Unbound};
-pub use concurrency::{Concurrency, Pool, Synchronous, Threading};
+pub use concurrency::{Concurrency, Forking, Pool, Synchronous, Threading};
 pub use error::{RequestError, Stage, log_request_error};
 pub use request::{DatagramRequest, DatagramSocket, RFile, Request, Stream, StreamRequest, WFile};
 pub use server::Server;
@@ -215,6 +217,22 @@ pub type ThreadingTcpServer<S> = Server<Tcp, Threading, S>;
 /// A TCP server with a bounded pool of worker threads and a bounded queue
 /// (Python has none).
 pub type PoolTcpServer<S> = Server<Tcp, Pool, S>;
+
+/// A TCP server with a child process per connection (Python's
+/// `ForkingTCPServer`).
+pub type ForkingTcpServer<S> = Server<Tcp, Forking, S>;
+
+/// A UDP server with a child process per datagram (Python's
+/// `ForkingUDPServer`).
+pub type ForkingUdpServer<S> = Server<Udp, Forking, S>;
+
+/// A Unix stream socket server with a child process per connection (Python's
+/// `ForkingUnixStreamServer`).
+pub type ForkingUnixStreamServer<S> = Server<Unix, Forking, S>;
+
+/// A Unix datagram socket server with a child process per datagram (Python's
+/// `ForkingUnixDatagramServer`).
+pub type ForkingUnixDatagramServer<S> = Server<UnixDgram, Forking, S>;
 
 /// A UDP server that serves one datagram at a time (Python's `UDPServer`).
 pub type UdpServer<S> = Server<Udp, Synchronous, S>;

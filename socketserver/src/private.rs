@@ -8,7 +8,7 @@
 //! user's own tokens (a parameter's type, a return type, a field's type).
 
 pub use crate::builder::Builder;
-pub use crate::concurrency::{Pool, Synchronous, Threading};
+pub use crate::concurrency::{Forking, Pool, Synchronous, Threading};
 pub use crate::error::RequestError;
 pub use crate::request::{DatagramRequest, Request, StreamRequest};
 pub use crate::server::Server;

@@ -231,9 +231,11 @@ where
     /// Each turn waits for connections (or a wake-up) for at most the server's
     /// `poll_interval`, accepts what is waiting, hands each request to the
     /// concurrency model, and runs `service_actions`. While the model is full
-    /// (a [`Pool`](crate::Pool)) or `max_connections` are open, it accepts
+    /// (a [`Pool`](crate::Pool), or [`Forking`](crate::Forking) at
+    /// `max_children`) or `max_connections` are open, it accepts
     /// nothing: connections wait in the kernel's backlog until a request
-    /// ends and wakes the loop. Accept errors never end it: per-connection
+    /// ends and wakes the loop (a child that ended is found by the next turn,
+    /// within `poll_interval`). Accept errors never end it: per-connection
     /// errors are skipped, and when the process runs out of descriptors or
     /// memory it logs, pauses (10 ms, doubling up to 1 s) and tries again.
     /// Only a failure of the selector itself is returned.

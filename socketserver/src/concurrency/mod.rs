@@ -9,18 +9,23 @@
 //! | --- | --- | --- |
 //! | [`Synchronous`] | (none) | runs the job in the loop: one request at a time |
 //! | [`Threading`] | `ThreadingMixIn` | runs the job on a new thread |
+//! | [`Forking`] | `ForkingMixIn` | runs the job in a new child process; full at `max_children` children |
 //! | [`Pool`] | (none) | queues the job for `workers` threads; full at `workers + queue` requests |
 //!
-//! A model with a bound ([`Pool`]) says when it is full
+//! A model with a bound ([`Pool`], [`Forking`]) says when it is full
 //! ([`has_capacity`](Concurrency::has_capacity)): the server then leaves new
 //! connections in the kernel's listen queue, and accepts again when the model
-//! wakes it. A bound on open connections whatever the model does is
+//! wakes it ([`Pool`], as a worker gets free) or when its housekeeping finds
+//! room ([`Forking`], which reaps its children on every turn: within
+//! `poll_interval`). A bound on open connections whatever the model does is
 //! `max_connections` ([`Builder::max_connections`](crate::Builder::max_connections)).
 
+mod forking;
 mod pool;
 mod synchronous;
 mod threading;
 
+pub use forking::Forking;
 pub use pool::Pool;
 pub use synchronous::Synchronous;
 pub use threading::Threading;
@@ -66,8 +71,8 @@ pub trait Concurrency: sealed::Sealed + Send + 'static {
         let _ = wake_loop;
     }
 
-    /// Housekeeping (such as reaping finished threads), on every turn of
-    /// `serve_forever` and of `handle_request`.
+    /// Housekeeping (such as reaping finished threads or child processes), on
+    /// every turn of `serve_forever` and of `handle_request`.
     fn service_actions(&mut self) {}
 
     /// Waits, as configured, for the requests this model started: up to

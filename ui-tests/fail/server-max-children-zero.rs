@@ -1,9 +1,9 @@
-//! Forking is not in this version yet.
+//! A forking server that may have no child.
 
 use socketserver::{StreamRequest, handle, server};
 use std::io;
 
-#[server(concurrency = "forking")]
+#[server(concurrency = "forking", max_children = 0)]
 struct Echo;
 
 impl Echo {
