@@ -849,3 +849,40 @@ fn scenario_sigterm_ends_a_child() {
     running.stop().unwrap();
     fs::remove_file(&log).unwrap();
 }
+
+/// A child reports its handler's error without a lock that another thread
+/// of the server held at the fork (std's stderr lock here, which nothing in
+/// the child would ever release): the child ends and the client sees the end.
+/// In a process of its own, with no logger installed.
+#[test]
+fn a_child_reports_without_the_locks_held_at_the_fork() {
+    run_scenario("scenario_report_while_stderr_is_locked");
+}
+
+/// The scenario of the test above; does nothing unless run as its child.
+#[test]
+#[ignore = "a scenario, run in a child process by another test"]
+fn scenario_report_while_stderr_is_locked() {
+    if !is_child_test("scenario_report_while_stderr_is_locked") {
+        return;
+    }
+    let (holding, held) = std::sync::mpsc::channel();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let holder = thread::spawn(move || {
+        let _lock = io::stderr().lock();
+        holding.send(()).unwrap();
+        let _ = wait.recv_timeout(BOUND);
+    });
+    held.recv().unwrap();
+    let failing = handler_fn(|_: &mut StreamRequest| Err(io::Error::other("failing in a child")));
+    let server = ForkingTcpServer::builder(failing)
+        .timeout(Some(BOUND))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let mut client = connect(running.addr());
+    assert_eq!(read_to_close(&mut client), b"");
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    running.stop().unwrap();
+}

@@ -371,7 +371,11 @@ pub(crate) const KEYS: &[Key] = &[
             max: U32_MAX,
         },
         transports: &[Transport::Tcp, Transport::Unix],
-        models: &[Concurrency::Threading, Concurrency::Pool],
+        models: &[
+            Concurrency::Threading,
+            Concurrency::Pool,
+            Concurrency::Forking,
+        ],
         sets: Sets::MethodSome("max_connections"),
         default: "no limit",
         example: "10000",

@@ -214,7 +214,7 @@ mod tests {
         assert_eq!(
             errors_of(quote! { concurrency = "sync", max_connections = 100 }),
             [
-                "`max_connections` does not apply to `concurrency = \"sync\"`; it applies to `concurrency = \"threading\"` or `concurrency = \"pool\"`"
+                "`max_connections` does not apply to `concurrency = \"sync\"`; it applies to `concurrency = \"threading\"`, `concurrency = \"pool\"` or `concurrency = \"forking\"`"
             ]
         );
         assert_eq!(

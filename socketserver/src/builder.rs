@@ -118,8 +118,9 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
     /// for `Some(0)`.
     ///
     /// For the models that serve several connections at once: it bounds the
-    /// threads of [`Threading`], and the requests a [`Pool`] holds besides its
-    /// own bound.
+    /// threads of [`Threading`], the requests a [`Pool`] holds besides its
+    /// own bound, and the children of [`Forking`](crate::Forking) besides
+    /// `max_children`.
     pub fn max_connections(mut self, max: Option<usize>) -> Self
     where
         T::Options: ListenOptions,

@@ -15,9 +15,10 @@ use std::any::Any;
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::fs::File;
 use std::io::{self, Write};
 use std::panic::{self, UnwindSafe};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 /// Logs at `$level` (target: the calling module), or writes to standard error
 /// when nothing would take the record and it is a warning or an error.
@@ -28,8 +29,30 @@ macro_rules! emit {
 }
 pub(crate) use emit;
 
+/// In a forked child (the `forking` model), where the runtime's reports go
+/// instead of `log` or std's standard error: a copy of the parent's standard
+/// error, written to without any lock. Another thread of the parent may have
+/// held std's stderr lock, or the logger's, at the fork, and nothing in the
+/// child would ever release it.
+static CHILD_SINK: OnceLock<File> = OnceLock::new();
+
+/// Called in a forked child, before it serves: from now on this process
+/// reports through `stderr` (a copy of the parent's, made before the fork).
+pub(crate) fn enter_forked_child(stderr: &File) {
+    if let Ok(copy) = stderr.try_clone() {
+        let _ = CHILD_SINK.set(copy);
+    }
+}
+
 /// See [`emit!`].
 pub(crate) fn write(level: log::Level, target: &str, message: fmt::Arguments<'_>) {
+    if let Some(sink) = CHILD_SINK.get() {
+        if level <= log::Level::Warn {
+            let line = format!("[{level} {target}] {message}\n");
+            let _ = (&*sink).write_all(line.as_bytes());
+        }
+        return;
+    }
     // `log` drops every record while its maximum level is `Off`, which it is
     // until a logger sets it: i.e. in a program that installed none.
     if log::max_level() == log::LevelFilter::Off {

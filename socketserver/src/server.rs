@@ -387,6 +387,16 @@ where
         }
         let job = Job::new(conn, client.clone(), &self.shared);
         if let Err(e) = self.workers.concurrency.process(job) {
+            // Out of threads, processes or memory: the next request would fail
+            // the same way, so pause accepting as after such an accept error,
+            // rather than drain the backlog into closed connections.
+            if recovery(&e) == Recovery::Pause {
+                let pause = self.backoff.pause();
+                emit!(
+                    log::Level::Error,
+                    "cannot start serving a request ({e}); accepting again in {pause:?}"
+                );
+            }
             report(service, &client, RequestError::io(Stage::Dispatch, e));
         }
     }

@@ -7,12 +7,14 @@
 
 use super::{Concurrency, Job, sealed};
 use crate::connections::{Connections, Place, Ticket};
-use crate::report::emit;
+use crate::report::{self, emit};
 use crate::request::Close;
 use crate::service::Service;
 use crate::signals;
 use std::fmt;
+use std::fs::File;
 use std::io;
+use std::os::fd::AsFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -101,6 +103,9 @@ pub struct Forking {
     max_children: usize,
     /// Every child forked and not reaped yet.
     children: Vec<Child>,
+    /// A copy of standard error, made before the first fork, which children
+    /// report through without taking a lock (see `report::enter_forked_child`).
+    stderr: Option<File>,
 }
 
 /// A child serving one request.
@@ -132,6 +137,7 @@ impl Forking {
         Forking {
             max_children: MAX_CHILDREN,
             children: Vec::new(),
+            stderr: None,
         }
     }
 
@@ -274,8 +280,11 @@ fn log_exit(pid: libc::pid_t, status: libc::c_int) {
 
 /// The child's whole life: serves the request and exits, 0 when every step
 /// succeeded and 1 otherwise. Never returns into the server loop.
-fn serve_in_child<S: Service>(job: Job<S>) -> ! {
+fn serve_in_child<S: Service>(job: Job<S>, stderr: Option<&File>) -> ! {
     signals::after_fork_in_child();
+    if let Some(stderr) = stderr {
+        report::enter_forked_child(stderr);
+    }
     // `run_in_child` catches every panic of the service; this catches any
     // other, so that nothing unwinds into the server loop, which must never
     // run in a child. The payload is forgotten: its `drop` could panic too.
@@ -296,12 +305,20 @@ impl sealed::Sealed for Forking {}
 
 impl Concurrency for Forking {
     fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()> {
+        if self.stderr.is_none() {
+            self.stderr = io::stderr()
+                .as_fd()
+                .try_clone_to_owned()
+                .ok()
+                .map(File::from);
+        }
         // SAFETY: `fork` takes no pointer; what needs care is the child, which
         // has a copy of this process's memory and only this thread: every lock
         // another thread held at the fork stays held there. The child runs
         // `serve_in_child` alone, which takes none of the runtime's locks
         // (`after_fork_in_child` is one atomic store; `run_in_child` does not
-        // touch the registry), allocates through the system allocator, which
+        // touch the registry; the runtime's reports go to a copy of stderr
+        // with no lock, not through `log` or std's locked stderr), allocates through the system allocator, which
         // is usable after a fork (glibc, musl and macOS make it so), and ends
         // with `_exit` without returning here or unwinding. What the service
         // does in the child is the caveat `Forking`'s documentation states.
@@ -311,7 +328,7 @@ impl Concurrency for Forking {
             return Err(io::Error::last_os_error());
         }
         if pid == 0 {
-            serve_in_child(job);
+            serve_in_child(job, self.stderr.as_ref());
         }
         let ticket = job.into_ticket();
         let process = Arc::new(Process {

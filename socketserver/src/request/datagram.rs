@@ -13,10 +13,6 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long sending a reply waits for room in the socket's buffer when the
-/// server sets no `timeout`.
-const DEFAULT_SEND_WAIT: Duration = Duration::from_secs(5);
-
 /// A connectionless socket a [`DatagramRequest`] came from and replies through:
 /// [`UdpSocket`], or [`UnixDatagram`] (with the [`UnixDgram`](crate::UnixDgram)
 /// transport).
@@ -125,7 +121,10 @@ impl<D: DatagramSocket> Request for DatagramRequest<D> {
             client,
             socket: datagram.socket,
             reply: Vec::new(),
-            send_wait: config.timeout.unwrap_or(DEFAULT_SEND_WAIT),
+            // Without a `timeout`, a reply that finds no room is dropped at
+            // once, as the network would drop it: a client that reads no
+            // replies (its queue full) must not hold the server.
+            send_wait: config.timeout.unwrap_or(Duration::ZERO),
         })
     }
 
@@ -227,9 +226,16 @@ fn send_waiting<D: DatagramSocket>(
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
                 if left.is_zero() || !wait_writable(socket, left)? {
+                    let waited = if wait.is_zero() {
+                        " (the server's `timeout` sets how long to wait for room)".to_owned()
+                    } else {
+                        format!(" for {wait:?}")
+                    };
                     return Err(io::Error::new(
                         io::ErrorKind::TimedOut,
-                        format!("no room to send the reply to {addr:?} for {wait:?}"),
+                        format!(
+                            "no room to send the reply to {addr:?}{waited}: the client's queue                              or the socket's buffer is full; the reply is dropped"
+                        ),
                     ));
                 }
                 // An unconnected Unix datagram socket polls writable while the

@@ -176,11 +176,12 @@ impl<S: Stream> Request for StreamRequest<S> {
     }
 
     fn close(self) -> io::Result<()> {
-        self.io.flush(&mut self.output.borrow_mut())?;
+        let flushed = self.io.flush(&mut self.output.borrow_mut());
         // Send our FIN now, even if another copy of the socket stays open
-        // (a forked child's, or the server's registry's until it lets go).
+        // (a forked child's, or the server's registry's until it lets go), and
+        // even when the flush failed: the client must see the end.
         let _ = self.io.stream.shutdown(Shutdown::Write);
-        Ok(())
+        flushed
     }
 }
 

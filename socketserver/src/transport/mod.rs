@@ -48,8 +48,10 @@ pub use udp::{Udp, UdpOptions};
 pub use unix::{Unix, UnixOptions};
 pub use unix_datagram::{UnixDgram, UnixDgramOptions};
 
+use crate::report::emit;
 use crate::request::Request;
 use socket2::Socket;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::os::fd::AsFd;
@@ -170,6 +172,72 @@ pub trait NodelayOptions {
 pub trait PacketOptions {
     /// Sets the longest datagram received whole.
     fn set_max_packet_size(&mut self, size: usize);
+}
+
+/// The longest `max_packet_size`: the largest UDP payload over IPv4.
+pub(crate) const MAX_PACKET_SIZE: usize = 65_507;
+
+/// How a datagram transport receives: into a buffer one byte longer than
+/// `max_packet_size`, so that a longer datagram is seen to be longer, and is
+/// cut, flagged and logged rather than silently cut.
+#[derive(Debug)]
+pub(crate) struct Packets {
+    max_packet_size: usize,
+    buffer: RefCell<Vec<u8>>,
+    /// Whether a cut datagram was logged as a warning already: the next ones
+    /// are logged at `debug` level, so that a client cannot flood the log.
+    warned: Cell<bool>,
+}
+
+impl Packets {
+    /// Checks `max_packet_size` (1 to [`MAX_PACKET_SIZE`]).
+    pub(crate) fn check(max_packet_size: usize) -> io::Result<()> {
+        if (1..=MAX_PACKET_SIZE).contains(&max_packet_size) {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`max_packet_size` is {max_packet_size}; it must be 1 to {MAX_PACKET_SIZE}"),
+        ))
+    }
+
+    pub(crate) fn new(max_packet_size: usize) -> Packets {
+        Packets {
+            max_packet_size,
+            buffer: RefCell::new(vec![0; max_packet_size + 1]),
+            warned: Cell::new(false),
+        }
+    }
+
+    /// Receives one datagram with `recv_from`: its bytes (at most
+    /// `max_packet_size`), whether it was longer, and its sender.
+    pub(crate) fn receive<A: fmt::Debug>(
+        &self,
+        recv_from: impl FnOnce(&mut [u8]) -> io::Result<(usize, A)>,
+    ) -> io::Result<(Vec<u8>, bool, A)> {
+        // Only the loop's thread receives, one datagram at a time.
+        let mut buffer = self.buffer.borrow_mut();
+        let (n, client) = recv_from(&mut buffer)?;
+        let truncated = n > self.max_packet_size;
+        if truncated {
+            let level = if self.warned.replace(true) {
+                log::Level::Debug
+            } else {
+                log::Level::Warn
+            };
+            emit!(
+                level,
+                "a datagram from {client:?} was longer than `max_packet_size` ({} bytes): its \
+                 handler gets the first {0} bytes (further ones are logged at debug level)",
+                self.max_packet_size
+            );
+        }
+        Ok((
+            buffer[..n.min(self.max_packet_size)].to_vec(),
+            truncated,
+            client,
+        ))
+    }
 }
 
 /// Says what was being done to which address, keeping the error's kind and

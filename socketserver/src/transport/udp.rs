@@ -1,18 +1,13 @@
 //! [`Udp`]: UDP over IPv4 and IPv6, Python's `UDPServer`.
 
 use super::tcp::resolve;
-use super::{BindAddr, PacketOptions, ReuseOptions, Transport, Yields, context, sealed};
-use crate::report::emit;
+use super::{BindAddr, PacketOptions, Packets, ReuseOptions, Transport, Yields, context, sealed};
 use crate::request::{Datagram, DatagramRequest};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::cell::RefCell;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
-
-/// The longest `max_packet_size`: the largest UDP payload over IPv4.
-pub(crate) const MAX_PACKET_SIZE: usize = 65_507;
 
 /// The socket options of a UDP server, set before it binds. Start from
 /// `UdpOptions::default()` and change fields; the builder's methods set them too.
@@ -62,10 +57,9 @@ impl PacketOptions for UdpOptions {
 pub struct Udp {
     socket: Arc<UdpSocket>,
     addr: SocketAddr,
-    max_packet_size: usize,
-    /// Receives into this, one byte longer than `max_packet_size`, so that a
-    /// longer datagram is seen to be longer.
-    buffer: RefCell<Vec<u8>>,
+    /// Receives the datagrams, and sees when one is longer than
+    /// `max_packet_size`.
+    packets: Packets,
 }
 
 impl<A: ToSocketAddrs> BindAddr<Udp> for A {
@@ -90,15 +84,7 @@ impl Transport for Udp {
 
     fn new_socket(addr: &SocketAddr, options: &UdpOptions) -> io::Result<Socket> {
         let addr = *addr;
-        if !(1..=MAX_PACKET_SIZE).contains(&options.max_packet_size) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "`max_packet_size` is {}; it must be 1 to {MAX_PACKET_SIZE}",
-                    options.max_packet_size
-                ),
-            ));
-        }
+        Packets::check(options.max_packet_size)?;
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
             .map_err(|e| context(e, "cannot create a UDP socket for", &addr))?;
         let set = || -> io::Result<()> {
@@ -138,25 +124,14 @@ impl Transport for Udp {
         Ok(Udp {
             socket: Arc::new(socket.into()),
             addr,
-            max_packet_size: options.max_packet_size,
-            buffer: RefCell::new(vec![0; options.max_packet_size + 1]),
+            packets: Packets::new(options.max_packet_size),
         })
     }
 
     fn accept(&self) -> io::Result<(Datagram<UdpSocket>, SocketAddr)> {
-        let mut buffer = self.buffer.borrow_mut();
-        let (n, client) = self.socket.recv_from(&mut buffer)?;
-        let truncated = n > self.max_packet_size;
-        if truncated {
-            emit!(
-                log::Level::Warn,
-                "a datagram from {client} was longer than `max_packet_size` ({} bytes): its \
-                 handler gets the first {0} bytes",
-                self.max_packet_size
-            );
-        }
+        let (packet, truncated, client) = self.packets.receive(|buf| self.socket.recv_from(buf))?;
         let datagram = Datagram {
-            packet: buffer[..n.min(self.max_packet_size)].to_vec(),
+            packet,
             truncated,
             socket: Arc::clone(&self.socket),
         };

@@ -1,12 +1,9 @@
 //! [`UnixDgram`]: a Unix datagram socket, Python's `UnixDatagramServer`.
 
-use super::udp::MAX_PACKET_SIZE;
 use super::unix::{Name, SocketFile, bind, bind_unix_addrs, check_adopted, new_socket};
-use super::{PacketOptions, Transport, Yields, context, sealed};
-use crate::report::emit;
+use super::{PacketOptions, Packets, Transport, Yields, context, sealed};
 use crate::request::{Datagram, DatagramRequest};
 use socket2::{Socket, Type};
-use std::cell::RefCell;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::{SocketAddr, UnixDatagram};
@@ -56,10 +53,9 @@ pub struct UnixDgram {
     // their own reference, to reply through).
     socket: Arc<UnixDatagram>,
     addr: SocketAddr,
-    max_packet_size: usize,
-    /// Receives into this, one byte longer than `max_packet_size`, so that a
-    /// longer datagram is seen to be longer.
-    buffer: RefCell<Vec<u8>>,
+    /// Receives the datagrams, and sees when one is longer than
+    /// `max_packet_size`.
+    packets: Packets,
     /// The file this server's bind made, removed when it closes.
     file: Option<SocketFile>,
 }
@@ -74,15 +70,7 @@ impl Transport for UnixDgram {
     type Options = UnixDgramOptions;
 
     fn new_socket(addr: &SocketAddr, options: &UnixDgramOptions) -> io::Result<Socket> {
-        if !(1..=MAX_PACKET_SIZE).contains(&options.max_packet_size) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "`max_packet_size` is {}; it must be 1 to {MAX_PACKET_SIZE}",
-                    options.max_packet_size
-                ),
-            ));
-        }
+        Packets::check(options.max_packet_size)?;
         new_socket(addr, Type::DGRAM)
     }
 
@@ -111,27 +99,15 @@ impl Transport for UnixDgram {
         Ok(UnixDgram {
             socket: Arc::new(socket),
             addr,
-            max_packet_size: options.max_packet_size,
-            buffer: RefCell::new(vec![0; options.max_packet_size + 1]),
+            packets: Packets::new(options.max_packet_size),
             file: None,
         })
     }
 
     fn accept(&self) -> io::Result<(Datagram<UnixDatagram>, SocketAddr)> {
-        let mut buffer = self.buffer.borrow_mut();
-        let (n, client) = self.socket.recv_from(&mut buffer)?;
-        let truncated = n > self.max_packet_size;
-        if truncated {
-            emit!(
-                log::Level::Warn,
-                "a datagram from {} was longer than `max_packet_size` ({} bytes): its handler \
-                 gets the first {1} bytes",
-                Name(&client),
-                self.max_packet_size
-            );
-        }
+        let (packet, truncated, client) = self.packets.receive(|buf| self.socket.recv_from(buf))?;
         let datagram = Datagram {
-            packet: buffer[..n.min(self.max_packet_size)].to_vec(),
+            packet,
             truncated,
             socket: Arc::clone(&self.socket),
         };
