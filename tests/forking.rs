@@ -599,6 +599,31 @@ fn max_children_bounds_the_live_children() {
     running.stop().unwrap();
 }
 
+/// At `max_children`, a child that exits wakes the loop (SIGCHLD): the next
+/// connection is served at once, not at the loop's next `poll_interval`
+/// (an hour here, so the test would time out without the wake-up).
+#[test]
+fn a_child_that_exits_wakes_a_server_at_max_children() {
+    let (gate, counters) = Gate::new();
+    let server = ForkingTcpServer::builder(gate)
+        .timeout(Some(BOUND))
+        .max_children(1)
+        .poll_interval(Duration::from_secs(3600))
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let addr = running.addr();
+    let mut first = connect(addr);
+    expect_started(&mut first);
+    let mut second = connect(addr);
+    release(first);
+    expect_started(&mut second);
+    assert_eq!(counters.accepted(), 2);
+    release(second);
+    running.stop().unwrap();
+}
+
 /// `handle_request` forks too: the children count as open requests while they
 /// run, at `max_children` it accepts nothing (and calls `handle_timeout` after
 /// its `accept_timeout`), and it reaps the children that ended, which gives

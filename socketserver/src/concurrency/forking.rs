@@ -9,13 +9,18 @@ use super::{Concurrency, Job, sealed};
 use crate::connections::{Connections, Place, Ticket};
 use crate::report::{self, emit};
 use crate::request::Close;
+use crate::selector::Waker;
 use crate::service::Service;
 use crate::signals;
+use signal_hook::SigId;
+use signal_hook::consts::SIGCHLD;
 use std::fmt;
 use std::fs::File;
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -106,6 +111,70 @@ pub struct Forking {
     /// A copy of standard error, made before the first fork, which children
     /// report through without taking a lock (see `report::enter_forked_child`).
     stderr: Option<File>,
+    /// Wakes the server loop when a child exits.
+    exits: Option<ChildExits>,
+}
+
+/// Wakes the server loop when a child process exits, so that a server at
+/// `max_children` reaps it and accepts again at once rather than at its next
+/// `poll_interval`: SIGCHLD, through `signal-hook`'s self-pipe, read by a
+/// thread that wakes the loop. (SIGCHLD of other children of the program only
+/// wakes the loop for nothing; the signal is not consumed from anyone else.)
+struct ChildExits {
+    id: SigId,
+    stop: Arc<AtomicBool>,
+    /// A copy of the pipe's writing end, to stop the thread.
+    write: UnixStream,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl ChildExits {
+    fn watch(wake_loop: Waker) -> io::Result<ChildExits> {
+        let (mut read, write) = UnixStream::pair()?;
+        let id = signal_hook::low_level::pipe::register(SIGCHLD, write.try_clone()?)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = thread::Builder::new()
+            .name("socketserver-child-exits".into())
+            .spawn(move || {
+                let mut bytes = [0; 64];
+                loop {
+                    match read.read(&mut bytes) {
+                        Ok(0) => return,
+                        Ok(_) if stopped.load(Ordering::Acquire) => return,
+                        Ok(_) => {
+                            let _ = wake_loop.wake();
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return,
+                    }
+                }
+            });
+        let thread = match thread {
+            Ok(thread) => thread,
+            Err(e) => {
+                signal_hook::low_level::unregister(id);
+                return Err(e);
+            }
+        };
+        Ok(ChildExits {
+            id,
+            stop,
+            write,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for ChildExits {
+    fn drop(&mut self) {
+        signal_hook::low_level::unregister(self.id);
+        self.stop.store(true, Ordering::Release);
+        let _ = (&self.write).write_all(&[0]);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A child serving one request.
@@ -138,6 +207,7 @@ impl Forking {
             max_children: MAX_CHILDREN,
             children: Vec::new(),
             stderr: None,
+            exits: None,
         }
     }
 
@@ -355,6 +425,17 @@ impl Concurrency for Forking {
             ));
         }
         Ok(())
+    }
+
+    fn attach(&mut self, wake_loop: Waker) {
+        match ChildExits::watch(wake_loop) {
+            Ok(exits) => self.exits = Some(exits),
+            Err(e) => emit!(
+                log::Level::Debug,
+                "cannot watch for SIGCHLD ({e}): at `max_children`, the server accepts again \
+                 within its poll_interval"
+            ),
+        }
     }
 
     fn service_actions(&mut self) {
