@@ -4,6 +4,12 @@
 //! The tools measure; they are not tests. See `BENCHMARKS.md` for how to run
 //! them and the latest figures.
 
+pub mod loadgen;
+
+pub mod peer;
+
+pub mod proc;
+
 use std::fs;
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;

@@ -1,9 +1,11 @@
 //! The peer to beat: a plain `std` thread-per-connection TCP echo server, as
 //! anyone would write it without a library.
 //!
-//! `std_echo ADDR` (e.g. `std_echo 127.0.0.1:7100`, or port 0 for a free one);
-//! says `listening on ADDR` on standard error once it accepts connections.
+//! `std_echo ADDR` or `std_echo --addr ADDR` (e.g. `127.0.0.1:7100`, or port 0
+//! for a free one); says `listening on ADDR` on standard error once it accepts
+//! connections, and runs until killed.
 
+use socketserver_bench::peer::PeerArgs;
 use std::io;
 use std::net::{TcpListener, TcpStream};
 use std::thread;
@@ -13,10 +15,8 @@ fn serve(stream: TcpStream) {
 }
 
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:7100".to_owned());
-    let listener = TcpListener::bind(&addr)?;
+    let args = PeerArgs::parse(&[], "std_echo [--addr] ADDR");
+    let listener = TcpListener::bind(&args.addr)?;
     eprintln!("listening on {}", listener.local_addr()?);
     for stream in listener.incoming() {
         match stream {
