@@ -28,6 +28,22 @@ pub fn resident_kib(pid: u32) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other(format!("no VmRSS in /proc/{pid}/status")))
 }
 
+/// The resident memory of process `pid` once two readings 200 ms apart agree
+/// (at most 5 s), in KiB: after a burst of connections, the server's memory
+/// settles as its threads and buffers come into being.
+pub fn steady_resident_kib(pid: u32) -> io::Result<u64> {
+    let mut last = resident_kib(pid)?;
+    for _ in 0..25 {
+        thread::sleep(Duration::from_millis(200));
+        let now = resident_kib(pid)?;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    Ok(last)
+}
+
 /// A server under measurement: a child process, killed and reaped when dropped.
 pub struct ServerProcess {
     child: Child,

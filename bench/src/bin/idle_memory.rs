@@ -12,10 +12,9 @@
 //! the resident memory again once it is steady, and prints one JSON line:
 //! the server's memory before and after, and the difference per connection.
 
-use socketserver_bench::{ServerProcess, resident_kib};
+use socketserver_bench::{ServerProcess, steady_resident_kib};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::thread;
 use std::time::Duration;
 
 fn main() -> io::Result<()> {
@@ -56,18 +55,4 @@ fn main() -> io::Result<()> {
         command.join(" ")
     );
     Ok(())
-}
-
-/// The resident memory once two readings 200 ms apart agree (at most 5 s).
-fn steady_resident_kib(pid: u32) -> io::Result<u64> {
-    let mut last = resident_kib(pid)?;
-    for _ in 0..25 {
-        thread::sleep(Duration::from_millis(200));
-        let now = resident_kib(pid)?;
-        if now == last {
-            break;
-        }
-        last = now;
-    }
-    Ok(last)
 }

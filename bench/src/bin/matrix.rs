@@ -29,7 +29,7 @@
 
 use socketserver::{StreamRequest, TcpServer, handler_fn};
 use socketserver_bench::proc::cpu_time;
-use socketserver_bench::{ServerProcess, resident_kib};
+use socketserver_bench::{ServerProcess, steady_resident_kib};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
@@ -538,20 +538,6 @@ fn idle_memory(server: &Server, case: &Case, options: &Options) -> io::Result<f6
     let _ = child.kill();
     let _ = child.wait();
     result
-}
-
-/// The resident memory once two readings 200 ms apart agree (at most 5 s).
-fn steady_resident_kib(pid: u32) -> io::Result<u64> {
-    let mut last = resident_kib(pid)?;
-    for _ in 0..25 {
-        thread::sleep(Duration::from_millis(200));
-        let now = resident_kib(pid)?;
-        if now == last {
-            break;
-        }
-        last = now;
-    }
-    Ok(last)
 }
 
 /// System calls per request, from a short run under `strace -c -f`, apart
