@@ -144,3 +144,25 @@ fn threads_are_reaped_under_handle_request() {
     let kept = server.concurrency().threads();
     assert!(kept < 5, "{kept} thread handles kept after 10 requests");
 }
+
+/// A thread whose request is done serves a later request instead of ending:
+/// of 20 requests one after the other, some share a thread.
+#[test]
+fn threads_are_reused_for_later_requests() {
+    let server = ThreadingTcpServer::bind(
+        "127.0.0.1:0",
+        handler_fn(|req: &mut StreamRequest| {
+            write!(req.wfile(), "{:?}", std::thread::current().id())
+        }),
+    )
+    .unwrap();
+    let running = serve(server);
+    let mut threads = std::collections::HashSet::new();
+    for _ in 0..20 {
+        let mut client = connect(running.addr());
+        // Read to the end: the request is done when the connection closes.
+        threads.insert(read_to_end(&mut client));
+    }
+    assert!(threads.len() < 20, "20 requests on 20 threads");
+    running.stop().unwrap();
+}

@@ -3,12 +3,108 @@
 use super::{Concurrency, Job, sealed, wait_for_connections};
 use crate::connections::Connections;
 use crate::service::Service;
+use std::fmt;
 use std::io;
+use std::sync::mpsc::{self, RecvTimeoutError, SendError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 /// How many finished threads may pile up before they are reaped, at least.
 const REAP_AT_LEAST: usize = 64;
+
+/// How long a thread whose request is done waits for the next request before
+/// it ends: under load, requests reuse threads instead of paying for a new one
+/// each (a connection rate or a stream of datagrams), and once the load is
+/// gone, so are the threads.
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// A request's work, handed to a thread.
+type Task = Box<dyn FnOnce() + Send>;
+
+/// The threads waiting for a request, each through a channel of its own.
+#[derive(Default)]
+struct Idle {
+    state: Mutex<IdleState>,
+}
+
+#[derive(Default)]
+struct IdleState {
+    next_id: u64,
+    waiting: Vec<(u64, Sender<Task>)>,
+    /// Set when the server closes: threads end instead of waiting.
+    closed: bool,
+}
+
+impl Idle {
+    fn lock(&self) -> MutexGuard<'_, IdleState> {
+        // Every update is a push, a pop, a retain or a flag: nothing to repair.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands `task` to a waiting thread; gives it back when none waits.
+    fn hand_over(&self, mut task: Task) -> Result<(), Task> {
+        loop {
+            let Some((_, thread)) = self.lock().waiting.pop() else {
+                return Err(task);
+            };
+            match thread.send(task) {
+                Ok(()) => return Ok(()),
+                // That thread has just ended: try the next one.
+                Err(SendError(back)) => task = back,
+            }
+        }
+    }
+
+    /// Ends every waiting thread, and makes those still running end after
+    /// their request.
+    fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        state.waiting.clear();
+    }
+}
+
+/// A handler thread's life: its first request, then the next ones handed to
+/// it while it waits, up to [`KEEP_ALIVE`] each time.
+fn serve(first: Task, idle: &Idle) {
+    let mut task = first;
+    loop {
+        task();
+        // A channel per wait, whose only sender is in the list: when the
+        // server closes and clears the list, the wait ends at once.
+        let (hand, tasks) = mpsc::channel::<Task>();
+        let id = {
+            let mut state = idle.lock();
+            if state.closed {
+                return;
+            }
+            let id = state.next_id;
+            state.next_id += 1;
+            state.waiting.push((id, hand));
+            id
+        };
+        task = match tasks.recv_timeout(KEEP_ALIVE) {
+            Ok(next) => next,
+            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {
+                let mut state = idle.lock();
+                let before = state.waiting.len();
+                state.waiting.retain(|(waiting, _)| *waiting != id);
+                if state.waiting.len() < before {
+                    return;
+                }
+                // Taken from the list as the wait ended: a request is on its
+                // way, or the server closed.
+                drop(state);
+                match tasks.recv() {
+                    Ok(next) => next,
+                    Err(_) => return,
+                }
+            }
+        };
+    }
+}
 
 /// Serves each connection on a thread of its own (Python's `ThreadingMixIn`).
 ///
@@ -19,15 +115,19 @@ const REAP_AT_LEAST: usize = 64;
 ///   handler threads (in Rust, a process ends when `main` returns whatever its
 ///   other threads do, so this is all Python's daemon threads amount to).
 ///
-/// Finished threads are reaped as the server goes, so a long-running server
-/// holds no handles of threads that have ended. For a bound on the number of
-/// threads, use a worker pool instead.
-#[derive(Debug)]
+/// A thread whose request is done waits up to 5 s for the next one before it
+/// ends, so that a server under load (many short connections, a stream of
+/// datagrams) reuses its threads rather than starting one per request; there
+/// is still a thread for every request served at once, without bound. Ended
+/// threads are reaped as the server goes, so a long-running server holds no
+/// handles of threads that have ended. For a bound on the number of threads,
+/// use a worker pool or `max_connections`.
 pub struct Threading {
     daemon_threads: bool,
     block_on_close: bool,
     threads: Vec<JoinHandle<()>>,
     reap_at: usize,
+    idle: Arc<Idle>,
 }
 
 impl Default for Threading {
@@ -37,7 +137,19 @@ impl Default for Threading {
             block_on_close: true,
             threads: Vec::new(),
             reap_at: REAP_AT_LEAST,
+            idle: Arc::default(),
         }
+    }
+}
+
+impl fmt::Debug for Threading {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Threading")
+            .field("daemon_threads", &self.daemon_threads)
+            .field("block_on_close", &self.block_on_close)
+            .field("threads", &self.threads.len())
+            .field("idle", &self.idle.lock().waiting.len())
+            .finish()
     }
 }
 
@@ -57,7 +169,8 @@ impl Threading {
     }
 
     /// How many handler threads this model holds a handle of: the running
-    /// ones, and those that ended since the last reaping (reaping happens on
+    /// ones (serving a request, or waiting for the next), and those that ended
+    /// since the last reaping (reaping happens on
     /// every turn of the server loop, under `handle_request`, and whenever the
     /// count has doubled). Always 0 with `daemon_threads` or without
     /// `block_on_close`, which keep no handles.
@@ -79,9 +192,13 @@ impl sealed::Sealed for Threading {}
 
 impl Concurrency for Threading {
     fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()> {
+        let Err(task) = self.idle.hand_over(Box::new(move || job.run())) else {
+            return Ok(());
+        };
+        let idle = Arc::clone(&self.idle);
         let thread = thread::Builder::new()
             .name("socketserver-request".into())
-            .spawn(move || job.run())?;
+            .spawn(move || serve(task, &idle))?;
         if self.waits_on_close() {
             // Reaping when the list has doubled keeps it amortised O(1) per
             // connection however many threads are alive.
@@ -99,10 +216,12 @@ impl Concurrency for Threading {
 
     fn close(&mut self, connections: &Connections, shutdown_timeout: Duration) {
         if !self.waits_on_close() {
+            self.idle.close();
             self.threads.clear();
             return;
         }
         wait_for_connections(connections, shutdown_timeout);
+        self.idle.close();
         for thread in self.threads.drain(..) {
             // `Job::run` catches panics, so a join error cannot carry one of ours.
             let _ = thread.join();
