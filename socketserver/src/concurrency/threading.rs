@@ -118,7 +118,8 @@ fn serve(first: Task, idle: &Idle) {
 /// A thread whose request is done waits up to 5 s for the next one before it
 /// ends, so that a server under load (many short connections, a stream of
 /// datagrams) reuses its threads rather than starting one per request; there
-/// is still a thread for every request served at once, without bound. Ended
+/// is still a thread for every request served at once, without bound (a
+/// `thread_local!` a handler sets may thus be seen by a later request). Ended
 /// threads are reaped as the server goes, so a long-running server holds no
 /// handles of threads that have ended. For a bound on the number of threads,
 /// use a worker pool or `max_connections`.
