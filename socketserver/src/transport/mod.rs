@@ -38,6 +38,7 @@
 //!   [`from_listener`](crate::Builder::from_listener) leaves its socket's file
 //!   alone, as does a server that was never activated.
 
+mod ip;
 mod tcp;
 mod udp;
 mod unix;
@@ -238,6 +239,14 @@ impl Packets {
             client,
         ))
     }
+}
+
+/// Whether `listen` was called on the socket (where the system can tell).
+fn is_listening(socket: &socket2::SockRef<'_>) -> io::Result<bool> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    return socket.is_listener();
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    return Ok(true);
 }
 
 /// Says what was being done to which address, keeping the error's kind and

@@ -1,10 +1,11 @@
 //! [`Tcp`]: TCP over IPv4 and IPv6, Python's `TCPServer`.
 
 use super::{
-    BindAddr, ListenOptions, NodelayOptions, ReuseOptions, Transport, Yields, context, sealed,
+    BindAddr, ListenOptions, NodelayOptions, ReuseOptions, Transport, Yields, context, ip,
+    is_listening, sealed,
 };
 use crate::request::StreamRequest;
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Protocol, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -48,23 +49,8 @@ pub struct Tcp {
     nodelay: bool,
 }
 
-/// Whether `listen` was called on the socket (where the system can tell).
-pub(super) fn is_listening(socket: &socket2::SockRef<'_>) -> io::Result<bool> {
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-    return socket.is_listener();
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-    return Ok(true);
-}
-
 /// Whether accepted sockets inherit `TCP_NODELAY` from the listener.
 const NODELAY_INHERITED: bool = cfg!(target_os = "linux");
-
-fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
-    socket
-        .local_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket"))
-}
 
 impl ListenOptions for TcpOptions {
     fn set_backlog(&mut self, backlog: i32) {
@@ -89,23 +75,8 @@ impl NodelayOptions for TcpOptions {
 
 impl<A: ToSocketAddrs> BindAddr<Tcp> for A {
     fn bind_addrs(self) -> io::Result<Vec<SocketAddr>> {
-        resolve(self)
+        ip::resolve(self)
     }
-}
-
-/// The addresses `addr` resolves to, with a message that says what failed.
-pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<_> = addr
-        .to_socket_addrs()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot resolve the address to bind: {e}")))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the address resolved to no address to bind",
-        ));
-    }
-    Ok(addrs)
 }
 
 impl sealed::Sealed for Tcp {}
@@ -116,29 +87,16 @@ impl Transport for Tcp {
     type Options = TcpOptions;
 
     fn new_socket(addr: &SocketAddr, options: &TcpOptions) -> io::Result<Socket> {
-        let addr = *addr;
-        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-            .map_err(|e| context(e, "cannot create a TCP socket for", &addr))?;
-        let set = || -> io::Result<()> {
-            socket.set_reuse_address(options.reuse_address)?;
-            if options.reuse_port {
-                socket.set_reuse_port(true)?;
-            }
-            Ok(())
-        };
-        set().map_err(|e| context(e, "cannot set the socket options of", &addr))?;
-        Ok(socket)
+        let kind = ("TCP", Type::STREAM, Protocol::TCP);
+        ip::new_socket(*addr, kind, options.reuse_address, options.reuse_port)
     }
 
     fn bind_socket(socket: &Socket, addr: &SocketAddr, _: &TcpOptions) -> io::Result<SocketAddr> {
-        socket
-            .bind(&SockAddr::from(*addr))
-            .map_err(|e| context(e, "cannot bind", addr))?;
-        local_addr(socket)
+        ip::bind(socket, *addr)
     }
 
     fn activate(socket: Socket, options: &TcpOptions) -> io::Result<Tcp> {
-        let addr = local_addr(&socket)?;
+        let addr = ip::local_addr(&socket)?;
         socket
             .listen(options.backlog)
             .map_err(|e| context(e, "cannot listen on", &addr))?;
@@ -146,7 +104,7 @@ impl Transport for Tcp {
     }
 
     fn adopt(socket: Socket, options: &TcpOptions) -> io::Result<Tcp> {
-        let addr = local_addr(&socket)?;
+        let addr = ip::local_addr(&socket)?;
         if socket.r#type()? != Type::STREAM || !is_listening(&socket2::SockRef::from(&socket))? {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

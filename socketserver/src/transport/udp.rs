@@ -1,9 +1,10 @@
 //! [`Udp`]: UDP over IPv4 and IPv6, Python's `UDPServer`.
 
-use super::tcp::resolve;
-use super::{BindAddr, PacketOptions, Packets, ReuseOptions, Transport, Yields, context, sealed};
+use super::{
+    BindAddr, PacketOptions, Packets, ReuseOptions, Transport, Yields, context, ip, sealed,
+};
 use crate::request::{Datagram, DatagramRequest};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Protocol, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -64,15 +65,8 @@ pub struct Udp {
 
 impl<A: ToSocketAddrs> BindAddr<Udp> for A {
     fn bind_addrs(self) -> io::Result<Vec<SocketAddr>> {
-        resolve(self)
+        ip::resolve(self)
     }
-}
-
-fn local_addr(socket: &Socket) -> io::Result<SocketAddr> {
-    socket
-        .local_addr()?
-        .as_socket()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket"))
 }
 
 impl sealed::Sealed for Udp {}
@@ -83,26 +77,13 @@ impl Transport for Udp {
     type Options = UdpOptions;
 
     fn new_socket(addr: &SocketAddr, options: &UdpOptions) -> io::Result<Socket> {
-        let addr = *addr;
         Packets::check(options.max_packet_size)?;
-        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-            .map_err(|e| context(e, "cannot create a UDP socket for", &addr))?;
-        let set = || -> io::Result<()> {
-            socket.set_reuse_address(options.reuse_address)?;
-            if options.reuse_port {
-                socket.set_reuse_port(true)?;
-            }
-            Ok(())
-        };
-        set().map_err(|e| context(e, "cannot set the socket options of", &addr))?;
-        Ok(socket)
+        let kind = ("UDP", Type::DGRAM, Protocol::UDP);
+        ip::new_socket(*addr, kind, options.reuse_address, options.reuse_port)
     }
 
     fn bind_socket(socket: &Socket, addr: &SocketAddr, _: &UdpOptions) -> io::Result<SocketAddr> {
-        socket
-            .bind(&SockAddr::from(*addr))
-            .map_err(|e| context(e, "cannot bind", addr))?;
-        local_addr(socket)
+        ip::bind(socket, *addr)
     }
 
     fn activate(socket: Socket, options: &UdpOptions) -> io::Result<Udp> {
@@ -111,7 +92,7 @@ impl Transport for Udp {
     }
 
     fn adopt(socket: Socket, options: &UdpOptions) -> io::Result<Udp> {
-        let addr = local_addr(&socket)?;
+        let addr = ip::local_addr(&socket)?;
         if socket.r#type()? != Type::DGRAM {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -447,7 +447,7 @@ impl Transport for Unix {
 
     fn adopt(socket: Socket, _: &UnixOptions) -> io::Result<Unix> {
         check_adopted(&socket, Type::STREAM, "a listening Unix stream socket")?;
-        if !super::tcp::is_listening(&socket2::SockRef::from(&socket))? {
+        if !super::is_listening(&socket2::SockRef::from(&socket))? {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "cannot serve on this socket: it is not a listening Unix stream socket",
