@@ -29,6 +29,9 @@ struct State {
     slots: Vec<Slot>,
     free: Vec<usize>,
     open: usize,
+    /// Threads waiting on `idle`: a request that ends wakes them only if
+    /// there are any (a notification is a system call even when none waits).
+    waiting: usize,
     /// Set once the server gave up waiting: a request that attaches after that
     /// (on that thread, if one is named) is closed at once.
     closing: Closing,
@@ -103,10 +106,16 @@ impl Connections {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts one more request, before it is handed to a worker, so that a
-    /// stopping server waits for it even if its worker has not started yet.
-    pub(crate) fn reserve(self: &Arc<Self>) -> Ticket {
+    /// Counts one more request, unless `max_connections` are open: taken
+    /// before the request is accepted (so that the limit holds whichever
+    /// thread accepts, the loop or a worker taking the next request itself),
+    /// and before it is handed to a worker, so that a stopping server waits
+    /// for it even if its worker has not started yet.
+    pub(crate) fn try_reserve(self: &Arc<Self>) -> Option<Ticket> {
         let mut state = self.lock();
+        if self.limit.is_some_and(|limit| state.open >= limit) {
+            return None;
+        }
         state.open += 1;
         let index = match state.free.pop() {
             Some(index) => {
@@ -118,10 +127,10 @@ impl Connections {
                 state.slots.len() - 1
             }
         };
-        Ticket {
+        Some(Ticket {
             connections: Arc::clone(self),
             index,
-        }
+        })
     }
 
     /// How many requests are being served.
@@ -131,21 +140,25 @@ impl Connections {
 
     /// Waits until no request is left or `timeout` passes; true if none is left.
     pub(crate) fn wait_idle(&self, timeout: Duration) -> bool {
-        let state = self.lock();
-        let (state, _) = self
+        let mut state = self.lock();
+        state.waiting += 1;
+        let (mut state, _) = self
             .idle
             .wait_timeout_while(state, timeout, |s| s.open > 0)
             .unwrap_or_else(PoisonError::into_inner);
+        state.waiting -= 1;
         state.open == 0
     }
 
     /// Waits, without limit, until no request is left.
     pub(crate) fn wait_all(&self) {
-        let state = self.lock();
-        let _unused = self
+        let mut state = self.lock();
+        state.waiting += 1;
+        let mut state = self
             .idle
             .wait_while(state, |s| s.open > 0)
             .unwrap_or_else(PoisonError::into_inner);
+        state.waiting -= 1;
     }
 
     /// Shuts down every open connection (and every one opened from now on until
@@ -218,7 +231,7 @@ impl Drop for Ticket {
         state.slots[self.index] = Slot::Free;
         state.free.push(self.index);
         state.open -= 1;
-        if state.open == 0 {
+        if state.open == 0 && state.waiting > 0 {
             connections.idle.notify_all();
         }
         drop(state);
@@ -246,10 +259,15 @@ mod tests {
         let mut events = Events::with_capacity(4);
         let connections = Arc::new(Connections::with_limit(Some(2)));
         connections.attach(waker);
-        let first = connections.reserve();
+        let first = connections.try_reserve().unwrap();
         assert!(connections.below_limit());
-        let second = connections.reserve();
+        let second = connections.try_reserve().unwrap();
         assert!(!connections.below_limit());
+        assert!(
+            connections.try_reserve().is_none(),
+            "a third place past the limit"
+        );
+        assert_eq!(connections.len(), 2);
         drop(first);
         assert!(connections.below_limit());
         selector.select(&mut events, Some(Duration::ZERO)).unwrap();
@@ -264,11 +282,32 @@ mod tests {
     #[test]
     fn without_a_limit_there_is_always_room() {
         let connections = Arc::new(Connections::default());
-        let tickets: Vec<_> = (0..100).map(|_| connections.reserve()).collect();
+        let tickets: Vec<_> = (0..100)
+            .map(|_| connections.try_reserve().unwrap())
+            .collect();
         assert!(connections.below_limit());
         assert_eq!(connections.len(), 100);
         drop(tickets);
         assert!(connections.wait_idle(Duration::ZERO));
+    }
+
+    #[test]
+    fn the_last_request_to_end_wakes_a_waiting_close() {
+        let connections = Arc::new(Connections::default());
+        let ticket = connections.try_reserve().unwrap();
+        thread::scope(|s| {
+            let waiter = s.spawn(|| connections.wait_all());
+            // Bounded: the waiter is counted under the lock before it sleeps.
+            for _ in 0..10_000 {
+                if connections.lock().waiting == 1 {
+                    break;
+                }
+                thread::yield_now();
+            }
+            drop(ticket);
+            waiter.join().unwrap();
+        });
+        assert_eq!(connections.lock().waiting, 0);
     }
 
     /// Counts how often it was told to end its request.
@@ -291,9 +330,9 @@ mod tests {
     fn closing_the_loops_thread_spares_child_processes() {
         let connections = Arc::new(Connections::default());
         let (on_thread, in_child) = (Arc::new(Counted::default()), Arc::new(Counted::default()));
-        let first = connections.reserve();
+        let first = connections.try_reserve().unwrap();
         first.attach(on_thread.clone());
-        let second = connections.reserve();
+        let second = connections.try_reserve().unwrap();
         second.attach_at(Place::Child, in_child.clone());
         // What `ShutdownHandle::shutdown` does to a loop stuck in a handler.
         assert_eq!(connections.close_on(thread::current().id()), 1);
@@ -303,7 +342,7 @@ mod tests {
         assert_eq!(connections.close_all(), 2);
         assert_eq!((on_thread.count(), in_child.count()), (2, 1));
         // A request that finds the server closing is ended at once.
-        let third = connections.reserve();
+        let third = connections.try_reserve().unwrap();
         let late = Arc::new(Counted::default());
         third.attach_at(Place::Child, late.clone());
         assert_eq!(late.count(), 1);

@@ -4,13 +4,14 @@
 
 use crate::connections::{Connections, Ticket};
 use crate::error::{RequestError, Stage};
+use crate::intake::Feed;
 use crate::report::{catch_panic, emit};
 use crate::request::{Close, Request, RequestConfig};
 use crate::service::{ClientAddr, Service};
 use std::fmt;
 use std::io;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// What every request of a server shares: the service and the settings.
 pub(crate) struct Shared<S> {
@@ -29,6 +30,10 @@ pub struct Job<S: Service> {
     client: ClientAddr<S>,
     shared: Arc<Shared<S>>,
     ticket: Ticket,
+    /// Where the worker may take the next request when this one is done (a
+    /// model that follows; see [`Intake`](crate::intake::Intake)). Weak, so
+    /// that closing the server closes its socket whatever workers still run.
+    feed: Option<Weak<dyn Feed<S>>>,
 }
 
 impl<S: Service> Job<S> {
@@ -36,12 +41,15 @@ impl<S: Service> Job<S> {
         conn: <S::Request as Request>::Conn,
         client: ClientAddr<S>,
         shared: &Arc<Shared<S>>,
+        ticket: Ticket,
+        feed: Option<Weak<dyn Feed<S>>>,
     ) -> Job<S> {
         Job {
             conn,
             client,
-            ticket: shared.connections.reserve(),
+            ticket,
             shared: Arc::clone(shared),
+            feed,
         }
     }
 
@@ -59,11 +67,33 @@ impl<S: Service> Job<S> {
             client,
             shared,
             ticket,
+            feed: _,
         } = self;
         serve(conn, client, &shared, |closer| ticket.attach(closer));
         // The ticket goes last, so a waiting `server_close` returns only once the
         // connection is closed.
         drop(ticket);
+    }
+
+    /// [`run`](Job::run), then the requests waiting at the server's socket,
+    /// taken one at a time on this thread while `more()` says so: a worker
+    /// whose request is done serves the next one without being handed it
+    /// (see [`Intake`](crate::intake::Intake)). Returns when none is waiting,
+    /// when the server is stopping, or when `more()` says no.
+    pub(crate) fn run_following(self, more: impl Fn() -> bool) {
+        let mut job = self;
+        loop {
+            let feed = job.feed.take();
+            job.run();
+            let next = feed
+                .filter(|_| more())
+                .and_then(|feed| feed.upgrade())
+                .and_then(|feed| feed.next());
+            match next {
+                Some(next) => job = next,
+                None => return,
+            }
+        }
     }
 
     /// [`run`](Job::run), in a child process made by `fork` to serve this one
@@ -80,6 +110,7 @@ impl<S: Service> Job<S> {
             client,
             shared,
             ticket,
+            feed: _,
         } = self;
         std::mem::forget(ticket);
         serve(conn, client, &shared, |_| {})
@@ -96,8 +127,8 @@ impl<S: Service> Job<S> {
 }
 
 /// Opens the request, runs `setup`, `handle`, `finish` and closes it, passing
-/// its closer to `attach` once it is open; every error and panic goes to
-/// `handle_error`. Returns whether every step succeeded.
+/// its closer (if it has one) to `attach` once it is open; every error and
+/// panic goes to `handle_error`. Returns whether every step succeeded.
 fn serve<S: Service>(
     conn: <S::Request as Request>::Conn,
     client: ClientAddr<S>,
@@ -112,7 +143,9 @@ fn serve<S: Service>(
             return false;
         }
     };
-    attach(req.closer());
+    if let Some(closer) = req.closer() {
+        attach(closer);
+    }
     let mut ok = true;
     let mut failed = |e| {
         ok = false;

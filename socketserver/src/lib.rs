@@ -188,6 +188,7 @@ mod accept;
 mod builder;
 mod connections;
 mod error;
+mod intake;
 mod job;
 mod report;
 mod request;

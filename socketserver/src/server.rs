@@ -5,9 +5,9 @@ use crate::accept::{Backoff, Recovery, recovery};
 use crate::concurrency::Concurrency;
 use crate::connections::Connections;
 use crate::error::{RequestError, Stage};
-use crate::job::{Job, Shared, guarded, report, run_hook};
+use crate::intake::{Intake, Taken};
+use crate::job::{Job, Shared, report, run_hook};
 use crate::report::emit;
-use crate::request::Request;
 use crate::selector::{Events, Interest, Key, Selector};
 use crate::service::Service;
 use crate::settings::Settings;
@@ -50,13 +50,12 @@ const ACCEPT_BATCH: usize = 128;
 pub struct Server<T: Transport, C: Concurrency, S: Service> {
     // Fields drop in this order: the listening socket closes before `workers`
     // waits for the requests still running, so that no client is left queueing
-    // on a server that will never accept it.
-    transport: T,
+    // on a server that will never accept it (workers hold the intake weakly).
+    intake: Arc<Intake<T, S>>,
     selector: Selector<Role>,
     events: Events,
     listener: Key,
     control: Arc<Control>,
-    shared: Arc<Shared<S>>,
     /// Whether connections may be waiting in the listen queue (edge-triggered:
     /// only a `WouldBlock` from accept says they are not).
     pending: bool,
@@ -94,10 +93,12 @@ impl<C: Concurrency> Drop for Workers<C> {
 
 /// The outcome of one accept attempt.
 enum Accepted {
-    /// A request was accepted and dispatched.
+    /// A request was accepted and dispatched (or refused by `verify_request`).
     One,
     /// No connection is waiting.
     None,
+    /// `max_connections` are open; the connection is left waiting.
+    Full,
     /// Accept failed; the loop may try again (after the backoff, if one started).
     Failed,
 }
@@ -108,7 +109,10 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
         mut concurrency: C,
         shared: Arc<Shared<S>>,
         settings: &Settings,
-    ) -> io::Result<Self> {
+    ) -> io::Result<Self>
+    where
+        T: Yields<S::Request>,
+    {
         let mut selector = Selector::new()?;
         let fd = transport.as_fd().as_raw_fd();
         let listener = selector.register(&mut SourceFd(&fd), Interest::READABLE, Role::Listener)?;
@@ -122,13 +126,13 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
             settings.shutdown_timeout,
             format!("{:?}", transport.local_addr()),
         ));
+        let follow = concurrency.follows();
         Ok(Server {
-            transport,
+            intake: Intake::new(transport, shared, Arc::clone(&control), follow),
             selector,
             events: Events::with_capacity(8),
             listener,
             control,
-            shared,
             // A listener adopted with connections already queued gives no event
             // for them: look before the first wait.
             pending: true,
@@ -148,12 +152,12 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
     /// The address the server listens on, with the real port when it was bound
     /// to port 0 (Python's `server_address`).
     pub fn server_address(&self) -> &T::Addr {
-        self.transport.local_addr()
+        self.intake.transport().local_addr()
     }
 
     /// The service, i.e. the server's shared state.
     pub fn service(&self) -> &S {
-        &self.shared.service
+        &self.intake.shared().service
     }
 
     /// A handle that stops `serve_forever` from any thread.
@@ -242,6 +246,8 @@ where
     pub fn serve_forever(&mut self) -> io::Result<()> {
         let control = Arc::clone(&self.control);
         let _running = control.enter();
+        let intake = Arc::clone(&self.intake);
+        let _serving = intake.serving();
         loop {
             if control.shutdown_requested() {
                 return Ok(());
@@ -257,7 +263,7 @@ where
                 if !self.may_accept() || control.shutdown_requested() {
                     break;
                 }
-                if let Accepted::None = self.accept_one() {
+                if let Accepted::None | Accepted::Full = self.accept_one() {
                     break;
                 }
             }
@@ -333,20 +339,24 @@ where
     }
 
     fn accept_one(&mut self) -> Accepted {
-        match self.transport.accept() {
-            Ok((conn, client)) => {
-                self.skipped = 0;
-                self.backoff.reset();
-                self.process_request(conn, client);
+        match self.intake.take() {
+            Taken::Job(job) => {
+                self.accepted();
+                self.process_request(job);
                 Accepted::One
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            Taken::Refused => {
+                self.accepted();
+                Accepted::One
+            }
+            Taken::Full => Accepted::Full,
+            Taken::Failed(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.skipped = 0;
                 self.pending = false;
                 Accepted::None
             }
-            Err(e) => {
-                let addr = self.transport.local_addr();
+            Taken::Failed(e) => {
+                let addr = self.intake.transport().local_addr();
                 let mut recovery = recovery(&e);
                 if recovery == Recovery::Skip {
                     self.skipped += 1;
@@ -372,20 +382,14 @@ where
         }
     }
 
-    /// Python's `verify_request` then `process_request`.
-    fn process_request(&mut self, conn: T::Conn, client: T::Addr) {
-        let (conn, client) = T::request_parts(conn, client);
-        let service = &self.shared.service;
-        let verified = guarded(Stage::Verify, || Ok(service.verify_request(&client)));
-        match verified {
-            Ok(true) => {}
-            Ok(false) => return S::Request::refuse(conn),
-            Err(e) => {
-                report(service, &client, e);
-                return S::Request::refuse(conn);
-            }
-        }
-        let job = Job::new(conn, client.clone(), &self.shared);
+    fn accepted(&mut self) {
+        self.skipped = 0;
+        self.backoff.reset();
+    }
+
+    /// Python's `process_request`: hands the job to the concurrency model.
+    fn process_request(&mut self, job: Job<S>) {
+        let client = job.client_address().clone();
         if let Err(e) = self.workers.concurrency.process(job) {
             // Out of threads, processes or memory: the next request would fail
             // the same way, so pause accepting as after such an accept error,
@@ -397,18 +401,19 @@ where
                     "cannot start serving a request ({e}); accepting again in {pause:?}"
                 );
             }
+            let service = &self.intake.shared().service;
             report(service, &client, RequestError::io(Stage::Dispatch, e));
         }
     }
 
     fn service_actions(&mut self) {
         self.workers.concurrency.service_actions();
-        let service = &self.shared.service;
+        let service = &self.intake.shared().service;
         run_hook("service_actions", || service.service_actions());
     }
 
     fn handle_timeout(&mut self) {
-        let service = &self.shared.service;
+        let service = &self.intake.shared().service;
         run_hook("handle_timeout", || service.handle_timeout());
     }
 }
@@ -416,13 +421,13 @@ where
 impl<T: Transport, C: Concurrency, S: Service> AsFd for Server<T, C, S> {
     /// The listening socket (Python's `fileno()`).
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.transport.as_fd()
+        self.intake.transport().as_fd()
     }
 }
 
 impl<T: Transport, C: Concurrency, S: Service> AsRawFd for Server<T, C, S> {
     fn as_raw_fd(&self) -> RawFd {
-        self.transport.as_fd().as_raw_fd()
+        self.intake.transport().as_fd().as_raw_fd()
     }
 }
 

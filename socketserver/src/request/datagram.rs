@@ -128,9 +128,9 @@ impl<D: DatagramSocket> Request for DatagramRequest<D> {
         })
     }
 
-    fn closer(&self) -> Arc<dyn Close> {
+    fn closer(&self) -> Option<Arc<dyn Close>> {
         // Nothing to shut down: the handler does not wait on the client.
-        Arc::new(NothingToClose)
+        None
     }
 
     fn refuse(_: Datagram<D>) {
@@ -202,13 +202,6 @@ impl<D: DatagramSocket> fmt::Debug for DatagramRequest<D> {
             .field("reply", &self.reply.len())
             .finish()
     }
-}
-
-/// What a datagram request's handler can be interrupted by: nothing.
-struct NothingToClose;
-
-impl Close for NothingToClose {
-    fn force_close(&self) {}
 }
 
 /// Sends `buf` to `addr` on the non-blocking `socket`, waiting up to `wait` in

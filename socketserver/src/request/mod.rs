@@ -31,9 +31,10 @@ pub trait Request: sealed::Sealed + Sized + Send + 'static {
     fn open(conn: Self::Conn, client: Self::Addr, config: &RequestConfig) -> io::Result<Self>;
 
     /// What can end the request from another thread, when a stopping server
-    /// gives up waiting for it.
+    /// gives up waiting for it; `None` when nothing needs to (the handler
+    /// never waits on the client).
     #[doc(hidden)]
-    fn closer(&self) -> Arc<dyn Close>;
+    fn closer(&self) -> Option<Arc<dyn Close>>;
 
     /// Sends what is left and releases the connection.
     #[doc(hidden)]

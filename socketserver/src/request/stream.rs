@@ -166,8 +166,8 @@ impl<S: Stream> Request for StreamRequest<S> {
         })
     }
 
-    fn closer(&self) -> Arc<dyn Close> {
-        self.io.stream.clone()
+    fn closer(&self) -> Option<Arc<dyn Close>> {
+        Some(self.io.stream.clone())
     }
 
     fn refuse(conn: S) {

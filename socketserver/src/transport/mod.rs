@@ -52,10 +52,11 @@ pub use unix_datagram::{UnixDgram, UnixDgramOptions};
 use crate::report::emit;
 use crate::request::Request;
 use socket2::Socket;
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 pub(crate) mod sealed {
     pub trait Sealed {}
@@ -65,8 +66,10 @@ pub(crate) mod sealed {
 /// transports only.
 ///
 /// Once activated the socket is non-blocking and is watched by the server's
-/// [`Selector`](crate::selector::Selector) through its file descriptor.
-pub trait Transport: sealed::Sealed + AsFd + Send + Sized + 'static {
+/// [`Selector`](crate::selector::Selector) through its file descriptor. It is
+/// `Sync`: besides the loop, a worker whose request is done may take the next
+/// one from it (see [`Concurrency`](crate::concurrency::Concurrency)).
+pub trait Transport: sealed::Sealed + AsFd + Send + Sync + Sized + 'static {
     /// What one request is as the transport yields it (an accepted, blocking
     /// connection, or a received datagram).
     type Conn: Send + 'static;
@@ -184,10 +187,12 @@ pub(crate) const MAX_PACKET_SIZE: usize = 65_507;
 #[derive(Debug)]
 pub(crate) struct Packets {
     max_packet_size: usize,
-    buffer: RefCell<Vec<u8>>,
+    /// Locked for one `recv_from` at a time: the server loop's, or that of a
+    /// worker taking the next datagram itself.
+    buffer: Mutex<Vec<u8>>,
     /// Whether a cut datagram was logged as a warning already: the next ones
     /// are logged at `debug` level, so that a client cannot flood the log.
-    warned: Cell<bool>,
+    warned: AtomicBool,
 }
 
 impl Packets {
@@ -205,8 +210,8 @@ impl Packets {
     pub(crate) fn new(max_packet_size: usize) -> Packets {
         Packets {
             max_packet_size,
-            buffer: RefCell::new(vec![0; max_packet_size + 1]),
-            warned: Cell::new(false),
+            buffer: Mutex::new(vec![0; max_packet_size + 1]),
+            warned: AtomicBool::new(false),
         }
     }
 
@@ -216,12 +221,12 @@ impl Packets {
         &self,
         recv_from: impl FnOnce(&mut [u8]) -> io::Result<(usize, A)>,
     ) -> io::Result<(Vec<u8>, bool, A)> {
-        // Only the loop's thread receives, one datagram at a time.
-        let mut buffer = self.buffer.borrow_mut();
+        // The buffer's contents are overwritten by every receive.
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
         let (n, client) = recv_from(&mut buffer)?;
         let truncated = n > self.max_packet_size;
         if truncated {
-            let level = if self.warned.replace(true) {
+            let level = if self.warned.swap(true, Ordering::Relaxed) {
                 log::Level::Debug
             } else {
                 log::Level::Warn
