@@ -4,14 +4,13 @@
 
 use crate::connections::{Connections, Ticket};
 use crate::error::{RequestError, Stage};
-use crate::intake::Feed;
 use crate::report::{catch_panic, emit};
 use crate::request::{Close, Request, RequestConfig};
 use crate::service::{ClientAddr, Service};
 use std::fmt;
 use std::io;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 /// What every request of a server shares: the service and the settings.
 pub(crate) struct Shared<S> {
@@ -30,10 +29,6 @@ pub struct Job<S: Service> {
     client: ClientAddr<S>,
     shared: Arc<Shared<S>>,
     ticket: Ticket,
-    /// Where the worker may take the next request when this one is done (a
-    /// model that follows; see [`Intake`](crate::intake::Intake)). Weak, so
-    /// that closing the server closes its socket whatever workers still run.
-    feed: Option<Weak<dyn Feed<S>>>,
 }
 
 impl<S: Service> Job<S> {
@@ -42,14 +37,12 @@ impl<S: Service> Job<S> {
         client: ClientAddr<S>,
         shared: &Arc<Shared<S>>,
         ticket: Ticket,
-        feed: Option<Weak<dyn Feed<S>>>,
     ) -> Job<S> {
         Job {
             conn,
             client,
             ticket,
             shared: Arc::clone(shared),
-            feed,
         }
     }
 
@@ -67,33 +60,11 @@ impl<S: Service> Job<S> {
             client,
             shared,
             ticket,
-            feed: _,
         } = self;
         serve(conn, client, &shared, |closer| ticket.attach(closer));
         // The ticket goes last, so a waiting `server_close` returns only once the
         // connection is closed.
         drop(ticket);
-    }
-
-    /// [`run`](Job::run), then the requests waiting at the server's socket,
-    /// taken one at a time on this thread while `more()` says so: a worker
-    /// whose request is done serves the next one without being handed it
-    /// (see [`Intake`](crate::intake::Intake)). Returns when none is waiting,
-    /// when the server is stopping, or when `more()` says no.
-    pub(crate) fn run_following(self, more: impl Fn() -> bool) {
-        let mut job = self;
-        loop {
-            let feed = job.feed.take();
-            job.run();
-            let next = feed
-                .filter(|_| more())
-                .and_then(|feed| feed.upgrade())
-                .and_then(|feed| feed.next());
-            match next {
-                Some(next) => job = next,
-                None => return,
-            }
-        }
     }
 
     /// [`run`](Job::run), in a child process made by `fork` to serve this one
@@ -110,7 +81,6 @@ impl<S: Service> Job<S> {
             client,
             shared,
             ticket,
-            feed: _,
         } = self;
         std::mem::forget(ticket);
         serve(conn, client, &shared, |_| {})

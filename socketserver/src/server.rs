@@ -50,8 +50,8 @@ const ACCEPT_BATCH: usize = 128;
 pub struct Server<T: Transport, C: Concurrency, S: Service> {
     // Fields drop in this order: the listening socket closes before `workers`
     // waits for the requests still running, so that no client is left queueing
-    // on a server that will never accept it (workers hold the intake weakly).
-    intake: Arc<Intake<T, S>>,
+    // on a server that will never accept it.
+    intake: Intake<T, S>,
     selector: Selector<Role>,
     events: Events,
     listener: Key,
@@ -109,10 +109,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
         mut concurrency: C,
         shared: Arc<Shared<S>>,
         settings: &Settings,
-    ) -> io::Result<Self>
-    where
-        T: Yields<S::Request>,
-    {
+    ) -> io::Result<Self> {
         let mut selector = Selector::new()?;
         let fd = transport.as_fd().as_raw_fd();
         let listener = selector.register(&mut SourceFd(&fd), Interest::READABLE, Role::Listener)?;
@@ -126,9 +123,8 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
             settings.shutdown_timeout,
             format!("{:?}", transport.local_addr()),
         ));
-        let follow = concurrency.follows();
         Ok(Server {
-            intake: Intake::new(transport, shared, Arc::clone(&control), follow),
+            intake: Intake::new(transport, shared),
             selector,
             events: Events::with_capacity(8),
             listener,
@@ -246,8 +242,6 @@ where
     pub fn serve_forever(&mut self) -> io::Result<()> {
         let control = Arc::clone(&self.control);
         let _running = control.enter();
-        let intake = Arc::clone(&self.intake);
-        let _serving = intake.serving();
         loop {
             if control.shutdown_requested() {
                 return Ok(());

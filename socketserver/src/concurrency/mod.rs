@@ -66,15 +66,6 @@ pub trait Concurrency: sealed::Sealed + Send + 'static {
         Ok(())
     }
 
-    /// Whether a worker whose request is done takes the next waiting request
-    /// from the socket itself (under `serve_forever`), rather than waiting to
-    /// be handed one: under load, requests then go from the socket to a
-    /// handler with no hand-over between threads. Models that serve in the
-    /// loop's own thread or in a child process do not.
-    fn follows(&self) -> bool {
-        false
-    }
-
     /// Called once, when the server is made, with what wakes its loop.
     fn attach(&mut self, wake_loop: Waker) {
         let _ = wake_loop;

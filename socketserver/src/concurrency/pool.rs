@@ -41,10 +41,6 @@ const QUEUE_PER_WORKER: usize = 4;
 /// connected (its handshake done by the kernel) long before it is served; give
 /// `workers` enough to keep up with the connections a protocol keeps open.
 ///
-/// A worker done with its request takes the next one from the queue, or,
-/// when none is queued, the next one waiting at the socket itself (under
-/// `serve_forever`), without a hand-over from the loop's thread.
-///
 /// A panic in a handler is reported like an error ([`Job::run`] catches it)
 /// and the worker goes on to the next request: the pool never shrinks.
 ///
@@ -238,12 +234,8 @@ impl Concurrency for Pool {
             self.shared.load.fetch_sub(1, Ordering::AcqRel);
             return Err(e);
         }
-        // A worker done with its request takes the next one from the socket
-        // only while none is queued: the queued ones go first.
-        let shared = Arc::clone(&self.shared);
-        let task = Box::new(move || job.run_following(|| shared.lock().tasks.is_empty()));
         let mut queue = self.shared.lock();
-        queue.tasks.push_back(task);
+        queue.tasks.push_back(Box::new(move || job.run()));
         // A notification is a system call even when no worker waits.
         let idle = queue.idle > 0;
         drop(queue);
@@ -251,10 +243,6 @@ impl Concurrency for Pool {
             self.shared.work.notify_one();
         }
         Ok(())
-    }
-
-    fn follows(&self) -> bool {
-        true
     }
 
     fn has_capacity(&self) -> bool {

@@ -115,12 +115,9 @@ fn serve(first: Task, idle: &Idle) {
 ///   handler threads (in Rust, a process ends when `main` returns whatever its
 ///   other threads do, so this is all Python's daemon threads amount to).
 ///
-/// A thread whose request is done first takes the next waiting request from
-/// the socket itself, if one is waiting (under `serve_forever`): under load (a
-/// stream of datagrams, many short connections) requests then reach a handler
-/// with no hand-over from the loop's thread. Otherwise it waits up to 5 s to
-/// be handed the next one before it ends, so that a server under load reuses
-/// its threads rather than starting one per request; there
+/// A thread whose request is done waits up to 5 s for the next one before it
+/// ends, so that a server under load (many short connections, a stream of
+/// datagrams) reuses its threads rather than starting one per request; there
 /// is still a thread for every request served at once, without bound (a
 /// `thread_local!` a handler sets may thus be seen by a later request). Ended
 /// threads are reaped as the server goes, so a long-running server holds no
@@ -196,10 +193,7 @@ impl sealed::Sealed for Threading {}
 
 impl Concurrency for Threading {
     fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()> {
-        let Err(task) = self
-            .idle
-            .hand_over(Box::new(move || job.run_following(|| true)))
-        else {
+        let Err(task) = self.idle.hand_over(Box::new(move || job.run())) else {
             return Ok(());
         };
         let idle = Arc::clone(&self.idle);
@@ -215,10 +209,6 @@ impl Concurrency for Threading {
             self.threads.push(thread);
         }
         Ok(())
-    }
-
-    fn follows(&self) -> bool {
-        true
     }
 
     fn service_actions(&mut self) {

@@ -22,6 +22,10 @@ pub trait DatagramSocket: sealed::Sealed + AsFd + fmt::Debug + Send + Sync + 'st
 
     /// Sends one datagram to `addr`.
     fn send_to(&self, buf: &[u8], addr: &Self::Addr) -> io::Result<usize>;
+
+    /// Receives one datagram into `buf`: its length (the part that fits) and
+    /// its sender.
+    fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Self::Addr)>;
 }
 
 impl sealed::Sealed for UdpSocket {}
@@ -31,6 +35,10 @@ impl DatagramSocket for UdpSocket {
 
     fn send_to(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
         UdpSocket::send_to(self, buf, addr)
+    }
+
+    fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        UdpSocket::recv_from(self, buf)
     }
 }
 
@@ -54,6 +62,10 @@ impl DatagramSocket for UnixDatagram {
             ));
         }
         self.send_to_addr(buf, addr)
+    }
+
+    fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, unix::SocketAddr)> {
+        UnixDatagram::recv_from(self, buf)
     }
 }
 

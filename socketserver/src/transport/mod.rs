@@ -50,13 +50,13 @@ pub use unix::{Unix, UnixOptions};
 pub use unix_datagram::{UnixDgram, UnixDgramOptions};
 
 use crate::report::emit;
-use crate::request::Request;
+use crate::request::{Datagram, DatagramSocket, Request};
 use socket2::Socket;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Arc;
 
 pub(crate) mod sealed {
     pub trait Sealed {}
@@ -66,10 +66,8 @@ pub(crate) mod sealed {
 /// transports only.
 ///
 /// Once activated the socket is non-blocking and is watched by the server's
-/// [`Selector`](crate::selector::Selector) through its file descriptor. It is
-/// `Sync`: besides the loop, a worker whose request is done may take the next
-/// one from it (see [`Concurrency`](crate::concurrency::Concurrency)).
-pub trait Transport: sealed::Sealed + AsFd + Send + Sync + Sized + 'static {
+/// [`Selector`](crate::selector::Selector) through its file descriptor.
+pub trait Transport: sealed::Sealed + AsFd + Send + Sized + 'static {
     /// What one request is as the transport yields it (an accepted, blocking
     /// connection, or a received datagram).
     type Conn: Send + 'static;
@@ -187,12 +185,10 @@ pub(crate) const MAX_PACKET_SIZE: usize = 65_507;
 #[derive(Debug)]
 pub(crate) struct Packets {
     max_packet_size: usize,
-    /// Locked for one `recv_from` at a time: the server loop's, or that of a
-    /// worker taking the next datagram itself.
-    buffer: Mutex<Vec<u8>>,
+    buffer: RefCell<Vec<u8>>,
     /// Whether a cut datagram was logged as a warning already: the next ones
     /// are logged at `debug` level, so that a client cannot flood the log.
-    warned: AtomicBool,
+    warned: Cell<bool>,
 }
 
 impl Packets {
@@ -210,23 +206,23 @@ impl Packets {
     pub(crate) fn new(max_packet_size: usize) -> Packets {
         Packets {
             max_packet_size,
-            buffer: Mutex::new(vec![0; max_packet_size + 1]),
-            warned: AtomicBool::new(false),
+            buffer: RefCell::new(vec![0; max_packet_size + 1]),
+            warned: Cell::new(false),
         }
     }
 
-    /// Receives one datagram with `recv_from`: its bytes (at most
+    /// Receives one datagram from `socket`: its bytes (at most
     /// `max_packet_size`), whether it was longer, and its sender.
-    pub(crate) fn receive<A: fmt::Debug>(
+    pub(crate) fn take<D: DatagramSocket>(
         &self,
-        recv_from: impl FnOnce(&mut [u8]) -> io::Result<(usize, A)>,
-    ) -> io::Result<(Vec<u8>, bool, A)> {
-        // The buffer's contents are overwritten by every receive.
-        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
-        let (n, client) = recv_from(&mut buffer)?;
+        socket: &Arc<D>,
+    ) -> io::Result<(Datagram<D>, D::Addr)> {
+        // Only the loop's thread receives, one datagram at a time.
+        let mut buffer = self.buffer.borrow_mut();
+        let (n, client) = socket.recv_from(&mut buffer)?;
         let truncated = n > self.max_packet_size;
         if truncated {
-            let level = if self.warned.swap(true, Ordering::Relaxed) {
+            let level = if self.warned.replace(true) {
                 log::Level::Debug
             } else {
                 log::Level::Warn
@@ -238,11 +234,12 @@ impl Packets {
                 self.max_packet_size
             );
         }
-        Ok((
-            buffer[..n.min(self.max_packet_size)].to_vec(),
+        let datagram = Datagram {
+            packet: buffer[..n.min(self.max_packet_size)].to_vec(),
             truncated,
-            client,
-        ))
+            socket: Arc::clone(socket),
+        };
+        Ok((datagram, client))
     }
 }
 

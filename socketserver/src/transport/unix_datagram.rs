@@ -105,13 +105,7 @@ impl Transport for UnixDgram {
     }
 
     fn accept(&self) -> io::Result<(Datagram<UnixDatagram>, SocketAddr)> {
-        let (packet, truncated, client) = self.packets.receive(|buf| self.socket.recv_from(buf))?;
-        let datagram = Datagram {
-            packet,
-            truncated,
-            socket: Arc::clone(&self.socket),
-        };
-        Ok((datagram, client))
+        self.packets.take(&self.socket)
     }
 
     fn local_addr(&self) -> &SocketAddr {

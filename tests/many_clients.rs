@@ -1,8 +1,7 @@
-//! A worker whose request is done takes the next waiting request itself
-//! (`Threading`, `Pool`): every request is still served exactly once and
-//! correctly, the loop and the workers receive side by side, `max_connections`
-//! holds whoever accepts, and no worker takes a request once `serve_forever`
-//! has stopped or outside it (`handle_request` serves exactly one).
+//! Many clients at once under `Threading` and `Pool`: every request is served
+//! exactly once and answered to its own client, `max_connections` holds under
+//! a stream of short connections, nothing is served after `shutdown()`, and
+//! `handle_request` serves exactly one request per call.
 
 use socketserver::{
     Concurrency, DatagramRequest, Pool, Server, Service, StreamRequest, Threading, Udp, handler_fn,
@@ -86,9 +85,9 @@ impl Service for Held {
     }
 }
 
-/// After `shutdown()` has returned, a worker whose request ends takes no
-/// further datagram, though one is waiting.
-fn no_request_is_taken_after_shutdown<C: Concurrency>(concurrency: C) {
+/// After `shutdown()` has returned, a datagram that is waiting is not served,
+/// even once the handler still running has returned.
+fn nothing_is_served_after_shutdown<C: Concurrency>(concurrency: C) {
     let handled = Arc::new(AtomicUsize::new(0));
     let (release, wait) = mpsc::channel();
     let held = Held {
@@ -115,13 +114,13 @@ fn no_request_is_taken_after_shutdown<C: Concurrency>(concurrency: C) {
 }
 
 #[test]
-fn threading_takes_no_request_after_shutdown() {
-    no_request_is_taken_after_shutdown(Threading::default());
+fn threading_serves_nothing_after_shutdown() {
+    nothing_is_served_after_shutdown(Threading::default());
 }
 
 #[test]
-fn pool_takes_no_request_after_shutdown() {
-    no_request_is_taken_after_shutdown(Pool::new().workers(1));
+fn pool_serves_nothing_after_shutdown() {
+    nothing_is_served_after_shutdown(Pool::new().workers(1));
 }
 
 /// Counts the datagrams handled, and the calls of `handle_timeout`.
@@ -146,9 +145,9 @@ impl Service for Counting {
     }
 }
 
-/// `handle_request` under a model whose workers follow: each call serves one
-/// of the waiting datagrams, and the worker does not take the others (if it
-/// did, a later call would find none and time out).
+/// `handle_request` under `Threading`: each call serves one of the waiting
+/// datagrams, and nothing else takes the others (if it did, a later call
+/// would find none and time out).
 #[test]
 fn handle_request_leaves_the_other_datagrams_to_the_next_calls() {
     let counting = Arc::new(Counts::default());
@@ -171,9 +170,8 @@ fn handle_request_leaves_the_other_datagrams_to_the_next_calls() {
 }
 
 /// Short connections at once against `max_connections = 2`: never more
-/// than two are served at a time, whether the loop or a worker whose
-/// connection ended accepted them, and every one is served.
-fn the_limit_holds_whoever_accepts<C: Concurrency>(concurrency: C) {
+/// than two are served at a time, and every one is served.
+fn the_limit_holds_under_short_connections<C: Concurrency>(concurrency: C) {
     let now = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));
     let (n, m) = (Arc::clone(&now), Arc::clone(&most));
@@ -214,11 +212,11 @@ fn the_limit_holds_whoever_accepts<C: Concurrency>(concurrency: C) {
 }
 
 #[test]
-fn threading_holds_max_connections_when_workers_accept() {
-    the_limit_holds_whoever_accepts(Threading::default());
+fn threading_holds_max_connections_under_short_connections() {
+    the_limit_holds_under_short_connections(Threading::default());
 }
 
 #[test]
-fn pool_holds_max_connections_when_workers_accept() {
-    the_limit_holds_whoever_accepts(Pool::new().workers(4));
+fn pool_holds_max_connections_under_short_connections() {
+    the_limit_holds_under_short_connections(Pool::new().workers(4));
 }
