@@ -55,7 +55,7 @@ impl Echo {
         // The request's own buffers carry the bytes: what the reader takes in
         // goes to the writer, which sends it before the reader waits again.
         let (mut reader, mut writer) = req.split();
-        let echoed = io::copy(&mut reader, &mut writer)?;
+        let echoed = reader.copy_to(&mut writer)?;
         log::debug!("{} done: {echoed} bytes echoed", req.client_address());
         Ok(())
     }

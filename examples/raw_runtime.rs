@@ -47,7 +47,7 @@ impl Service for Echo {
     fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
         // What the writer holds is sent before the reader waits for input.
         let (mut reader, mut writer) = req.split();
-        io::copy(&mut reader, &mut writer).map(drop)
+        reader.copy_to(&mut writer).map(drop)
     }
 
     // A hook is a trait method with a default; override the ones you need.

@@ -65,7 +65,7 @@ impl Echo {
         // Clients' sockets are seldom bound: their address is mostly unnamed.
         log::debug!("{:?} connected", req.client_address());
         let (mut reader, mut writer) = req.split();
-        let echoed = io::copy(&mut reader, &mut writer)?;
+        let echoed = reader.copy_to(&mut writer)?;
         log::debug!("connection done: {echoed} bytes echoed");
         Ok(())
     }

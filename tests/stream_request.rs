@@ -7,6 +7,7 @@ use socketserver::{RequestError, Service, Stage, StreamRequest, ThreadingTcpServ
 use socketserver_tests::{connect, read_to_end, round_trip, serve, wait_until};
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -267,6 +268,34 @@ fn split_halves_echo_with_io_copy() {
     }));
     let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     assert_eq!(round_trip(running.addr(), &payload), payload);
+}
+
+#[test]
+fn copy_to_echoes_a_megabyte_through_the_read_buffer_and_counts_it() {
+    let copied = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&copied);
+    let running = start(handler_fn(move |req: &mut StreamRequest| {
+        let (mut reader, mut writer) = req.split();
+        count.store(reader.copy_to(&mut writer)?, Ordering::SeqCst);
+        Ok(())
+    }));
+    let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(round_trip(running.addr(), &payload), payload);
+    running.stop().unwrap();
+    assert_eq!(copied.load(Ordering::SeqCst), 1_000_000);
+}
+
+#[test]
+fn copy_to_answers_each_line_before_the_next_arrives() {
+    let running = start(handler_fn(|req: &mut StreamRequest| {
+        let (mut reader, mut writer) = req.split();
+        reader.copy_to(&mut writer).map(drop)
+    }));
+    let (mut client, mut replies) = line_client(running.addr());
+    for i in 0..20 {
+        client.write_all(format!("line {i}\n").as_bytes()).unwrap();
+        assert_eq!(read_line(&mut replies), format!("line {i}\n"));
+    }
 }
 
 #[test]

@@ -10,8 +10,13 @@ use std::os::unix::net::{self as unix, UnixStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Size of the read and of the write buffer of a request.
+/// Size of the read and of the write buffer of a request, at most.
 const BUFFER_SIZE: usize = 8 * 1024;
+/// Size of the read buffer at first: it doubles, up to [`BUFFER_SIZE`], each
+/// time a read fills it. A connection whose messages are small keeps a small
+/// buffer, which shares its page of memory with others', rather than pages
+/// of its own for as long as it stays open.
+const FIRST_INPUT_SIZE: usize = 512;
 
 /// A connected, blocking byte stream a [`StreamRequest`] is made of:
 /// [`TcpStream`], or [`UnixStream`] (with the [`Unix`](crate::Unix) transport).
@@ -208,7 +213,7 @@ impl<S: Stream> StreamRequest<S> {
     /// # use std::io::{self, BufRead, Write};
     /// # fn handle(req: &mut StreamRequest) -> io::Result<()> {
     /// let (mut reader, mut writer) = req.split();
-    /// io::copy(&mut reader, &mut writer)?; // an echo server
+    /// reader.copy_to(&mut writer)?; // an echo server (io::copy works too)
     /// # Ok(()) }
     /// # fn handle2(req: &mut StreamRequest) -> io::Result<()> {
     /// # let (mut reader, mut writer) = req.split();
@@ -342,6 +347,42 @@ pub struct RFile<'a, S: Stream> {
 }
 
 impl<S: Stream> RFile<'_, S> {
+    /// Writes everything the client sends to `to`, until end of input, and
+    /// returns how many bytes that was: [`io::copy`] through the request's
+    /// own read buffer, with no buffer of its own. (`io::copy` fills a stack
+    /// buffer of 8 KiB with zeros before its first read from a reader it does
+    /// not know: a thread-per-connection server pays those pages for every
+    /// connection it holds.)
+    ///
+    /// ```no_run
+    /// use socketserver::{StreamRequest, ThreadingTcpServer, handler_fn};
+    ///
+    /// let echo = handler_fn(|req: &mut StreamRequest| {
+    ///     let (mut reader, mut writer) = req.split();
+    ///     reader.copy_to(&mut writer)?;
+    ///     Ok(())
+    /// });
+    /// ThreadingTcpServer::bind("127.0.0.1:7000", echo)?.serve_forever()
+    /// # ; Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first error of a read or of a write.
+    pub fn copy_to<W: Write + ?Sized>(&mut self, to: &mut W) -> io::Result<u64> {
+        let mut copied = 0;
+        loop {
+            let received = self.fill_buf()?;
+            if received.is_empty() {
+                return Ok(copied);
+            }
+            to.write_all(received)?;
+            let n = received.len();
+            self.consume(n);
+            copied += n as u64;
+        }
+    }
+
     fn flush_output(&self) -> io::Result<()> {
         // Never borrowed across a call out of this module: this cannot panic.
         self.io.flush(&mut self.output.borrow_mut())
@@ -372,7 +413,10 @@ impl<S: Stream> BufRead for RFile<'_, S> {
             self.flush_output()?;
             let input = &mut *self.input;
             if input.buf.is_empty() {
-                input.buf = vec![0; BUFFER_SIZE].into_boxed_slice();
+                input.buf = vec![0; FIRST_INPUT_SIZE].into_boxed_slice();
+            } else if input.end == input.buf.len() && input.buf.len() < BUFFER_SIZE {
+                // The last read filled it: more may be coming at once.
+                input.buf = vec![0; 2 * input.buf.len()].into_boxed_slice();
             }
             input.pos = 0;
             input.end = 0;
