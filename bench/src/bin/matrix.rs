@@ -498,17 +498,23 @@ fn memory_table(servers: &[Server], options: &Options) -> io::Result<String> {
             continue;
         }
         eprintln!("idle c={}: {}", options.idle, server.name);
-        match idle_memory(server, &case, options) {
-            Ok(kib) => rows.push((server, kib)),
-            Err(e) => eprintln!("  failed: {e}"),
+        let measured = idle_memory(server, &case, options);
+        if let Err(e) = &measured {
+            eprintln!("  failed: {e}");
         }
+        rows.push((server, measured));
     }
     let std = rows
         .iter()
         .find(|(s, _)| s.name == "std")
-        .map_or(f64::NAN, |(_, k)| *k);
-    for (server, kib) in rows {
-        writeln!(out, "| {} | {kib:.1} | {:.2}× |", server.name, kib / std).unwrap();
+        .and_then(|(_, k)| k.as_ref().ok().copied())
+        .unwrap_or(f64::NAN);
+    for (server, measured) in rows {
+        match measured {
+            Ok(kib) => writeln!(out, "| {} | {kib:.1} | {:.2}× |", server.name, kib / std),
+            Err(e) => writeln!(out, "| {} | n/a: {e} | |", server.name),
+        }
+        .unwrap();
     }
     Ok(out)
 }
@@ -522,18 +528,26 @@ fn idle_memory(server: &Server, case: &Case, options: &Options) -> io::Result<f6
         .stderr(Stdio::piped())
         .spawn()?;
     let stderr = BufReader::new(child.stderr.take().expect("piped"));
-    let mut held = false;
+    // "idle: N connections open": each of them made its round trip.
+    let mut held = None;
     for line in stderr.lines().map_while(Result::ok) {
-        if line.starts_with("idle:") {
-            held = true;
+        if let Some(rest) = line.strip_prefix("idle: ") {
+            held = rest.split(' ').next().and_then(|n| n.parse::<usize>().ok());
             break;
         }
     }
-    let result = if held {
-        let after = steady_resident_kib(process.pid())?;
-        Ok(after.saturating_sub(before) as f64 / case.connections as f64)
-    } else {
-        Err(io::Error::other("loadgen did not hold the connections"))
+    let result = match held {
+        Some(n) if n == case.connections => {
+            let after = steady_resident_kib(process.pid())?;
+            Ok(after.saturating_sub(before) as f64 / case.connections as f64)
+        }
+        // A server that serves fewer at once (a pool) leaves the rest in
+        // its backlog: a figure per connection would mean nothing.
+        Some(n) => Err(io::Error::other(format!(
+            "only {n} of the {} connections were served at once",
+            case.connections
+        ))),
+        None => Err(io::Error::other("loadgen did not hold the connections")),
     };
     let _ = child.kill();
     let _ = child.wait();
