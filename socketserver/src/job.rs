@@ -123,7 +123,7 @@ fn serve<S: Service>(
     };
     match guarded(Stage::Setup, || service.setup(&mut req)) {
         Ok(()) => {
-            guarded(Stage::Handle, || service.handle(&mut req)).unwrap_or_else(&mut failed);
+            handle(service, &mut req).unwrap_or_else(&mut failed);
             guarded(Stage::Finish, || service.finish(&mut req)).unwrap_or_else(&mut failed);
         }
         Err(e) => failed(e),
@@ -137,6 +137,22 @@ fn serve<S: Service>(
                 report(service, &client, RequestError::io(Stage::Close, e));
             }
             false
+        }
+    }
+}
+
+/// Calls `handle`: once, or for a request served in turns (a buffer-shaped
+/// handler), each time input comes and once more at its end, until the
+/// handler closes the connection or there is nothing more to come.
+fn handle<S: Service>(service: &S, req: &mut S::Request) -> Result<(), RequestError> {
+    if !<S::Request as Request>::TURNS {
+        return guarded(Stage::Handle, || service.handle(req));
+    }
+    loop {
+        match req.next_turn() {
+            Ok(true) => guarded(Stage::Handle, || service.handle(req))?,
+            Ok(false) => return Ok(()),
+            Err(e) => return Err(RequestError::io(Stage::Handle, e)),
         }
     }
 }

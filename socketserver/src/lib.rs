@@ -105,7 +105,9 @@
 //! A [`Server<T, C, S>`](Server) composes three choices:
 //!
 //! * a [transport] `T`, where requests come from: [`Tcp`] or [`Unix`]
-//!   (connections, each a [`StreamRequest`]), [`Udp`] or [`UnixDgram`]
+//!   (connections, each a [`StreamRequest`], which the handler reads and
+//!   writes itself, or a [`Conn`], whose handler is called with the bytes
+//!   received so far and queues its replies), [`Udp`] or [`UnixDgram`]
 //!   (datagrams, each a [`DatagramRequest`]);
 //! * a [concurrency model](concurrency) `C`, where requests run:
 //!   [`Synchronous`] (one at a time), [`Threading`] (a thread each),
@@ -201,6 +203,7 @@ mod signals;
 pub use builder::{Builder, Unbound};
 pub use concurrency::{Concurrency, Forking, Pool, Synchronous, Threading};
 pub use error::{RequestError, Stage, log_request_error};
+pub use request::{Conn, ConnState, Input, Output};
 pub use request::{DatagramRequest, DatagramSocket, RFile, Request, Stream, StreamRequest, WFile};
 pub use server::Server;
 pub use service::{ClientAddr, HandlerFn, Service, handler_fn};

@@ -1,9 +1,11 @@
 //! What a handler receives: one request, with its connection (or packet) and
 //! the client's address.
 
+mod buffer;
 mod datagram;
 mod stream;
 
+pub use buffer::{Conn, ConnState, Input, Output};
 pub use datagram::{Datagram, DatagramRequest, DatagramSocket};
 pub use stream::{RFile, Stream, StreamRequest, WFile};
 
@@ -35,6 +37,19 @@ pub trait Request: sealed::Sealed + Sized + Send + 'static {
     /// never waits on the client).
     #[doc(hidden)]
     fn closer(&self) -> Option<Arc<dyn Close>>;
+
+    /// Whether the handler is called in turns, as input comes (the buffer
+    /// shape: [`Conn`]), rather than once.
+    #[doc(hidden)]
+    const TURNS: bool = false;
+
+    /// For a request whose handler is called in turns: sends what the
+    /// handler queued, then waits for more input; whether to call the handler
+    /// (again). Not called for other requests.
+    #[doc(hidden)]
+    fn next_turn(&mut self) -> io::Result<bool> {
+        Ok(false)
+    }
 
     /// Sends what is left and releases the connection.
     #[doc(hidden)]

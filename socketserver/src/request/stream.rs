@@ -123,8 +123,9 @@ pub struct StreamRequest<S: Stream = TcpStream> {
     output: RefCell<Vec<u8>>,
 }
 
-/// The connection and its timeout: what both halves do their I/O through.
-struct Io<S> {
+/// The connection and its timeout: what both halves of a [`StreamRequest`]
+/// (and a [`Conn`](super::Conn) under a blocking model) do their I/O through.
+pub(super) struct Io<S> {
     stream: Arc<S>,
     /// The read and write timeout in force, to say so when it expires.
     timeout: Option<Duration>,
@@ -156,15 +157,8 @@ impl<S: Stream> Request for StreamRequest<S> {
     }
 
     fn open(conn: S, client: S::Addr, config: &RequestConfig) -> io::Result<Self> {
-        if let Some(timeout) = config.timeout {
-            conn.set_read_timeout(Some(timeout))?;
-            conn.set_write_timeout(Some(timeout))?;
-        }
         Ok(StreamRequest {
-            io: Io {
-                stream: Arc::new(conn),
-                timeout: config.timeout,
-            },
+            io: Io::new(conn, config)?,
             client,
             input: Input::default(),
             output: RefCell::default(),
@@ -172,20 +166,16 @@ impl<S: Stream> Request for StreamRequest<S> {
     }
 
     fn closer(&self) -> Option<Arc<dyn Close>> {
-        Some(self.io.stream.clone())
+        Some(self.io.closer())
     }
 
     fn refuse(conn: S) {
-        // Python's shutdown_request: the client sees end of input, not a hang.
-        let _ = conn.shutdown(Shutdown::Write);
+        Io::refuse(conn);
     }
 
     fn close(self) -> io::Result<()> {
         let flushed = self.io.flush(&mut self.output.borrow_mut());
-        // Send our FIN now, even if another copy of the socket stays open
-        // (a forked child's, or the server's registry's until it lets go), and
-        // even when the flush failed: the client must see the end.
-        let _ = self.io.stream.shutdown(Shutdown::Write);
+        self.io.shutdown_writing();
         flushed
     }
 }
@@ -275,9 +265,39 @@ impl<S: Stream> StreamRequest<S> {
 }
 
 impl<S: Stream> Io<S> {
+    /// A connection with the request's timeout set on it.
+    pub(super) fn new(conn: S, config: &RequestConfig) -> io::Result<Io<S>> {
+        if let Some(timeout) = config.timeout {
+            conn.set_read_timeout(Some(timeout))?;
+            conn.set_write_timeout(Some(timeout))?;
+        }
+        Ok(Io {
+            stream: Arc::new(conn),
+            timeout: config.timeout,
+        })
+    }
+
+    /// What ends the request from another thread: shutting the socket down.
+    pub(super) fn closer(&self) -> Arc<dyn Close> {
+        self.stream.clone()
+    }
+
+    /// Python's `shutdown_request` for a refused connection: the client sees
+    /// end of input, not a hang.
+    pub(super) fn refuse(conn: S) {
+        let _ = conn.shutdown(Shutdown::Write);
+    }
+
+    /// Sends our FIN now, even if another copy of the socket stays open (a
+    /// forked child's, or the server's registry's until it lets go), and even
+    /// when a flush failed: the client must see the end.
+    pub(super) fn shutdown_writing(&self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
     /// Reads from the socket; a timeout is reported as such, not as the
     /// `WouldBlock` (EAGAIN) a blocking socket returns for it.
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(super) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.stream
             .read(buf)
             .map_err(|e| timed_out(e, self.timeout, "no input"))
@@ -291,7 +311,7 @@ impl<S: Stream> Io<S> {
     }
 
     /// Sends all of `output`; on an error, what was not sent stays in it.
-    fn flush(&self, output: &mut Vec<u8>) -> io::Result<()> {
+    pub(super) fn flush(&self, output: &mut Vec<u8>) -> io::Result<()> {
         let mut sent = 0;
         let result = loop {
             if sent == output.len() {

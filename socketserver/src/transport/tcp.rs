@@ -4,7 +4,7 @@ use super::{
     BindAddr, ListenOptions, NodelayOptions, ReuseOptions, Transport, Yields, context, ip,
     is_listening, sealed,
 };
-use crate::request::StreamRequest;
+use crate::request::{Conn, ConnState, StreamRequest};
 use socket2::{Protocol, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -156,6 +156,12 @@ impl Transport for Tcp {
 }
 
 impl Yields<StreamRequest<TcpStream>> for Tcp {
+    fn request_parts(conn: TcpStream, addr: SocketAddr) -> (TcpStream, SocketAddr) {
+        (conn, addr)
+    }
+}
+
+impl<St: ConnState> Yields<Conn<St, TcpStream>> for Tcp {
     fn request_parts(conn: TcpStream, addr: SocketAddr) -> (TcpStream, SocketAddr) {
         (conn, addr)
     }

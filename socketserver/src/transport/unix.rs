@@ -10,7 +10,7 @@
 
 use super::{ListenOptions, Transport, Yields, context, sealed};
 use crate::report::emit;
-use crate::request::StreamRequest;
+use crate::request::{Conn, ConnState, StreamRequest};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::ffi::OsStr;
 use std::fmt;
@@ -487,6 +487,12 @@ impl Transport for Unix {
 }
 
 impl Yields<StreamRequest<UnixStream>> for Unix {
+    fn request_parts(conn: UnixStream, addr: SocketAddr) -> (UnixStream, SocketAddr) {
+        (conn, addr)
+    }
+}
+
+impl<St: ConnState> Yields<Conn<St, UnixStream>> for Unix {
     fn request_parts(conn: UnixStream, addr: SocketAddr) -> (UnixStream, SocketAddr) {
         (conn, addr)
     }

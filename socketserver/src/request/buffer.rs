@@ -1,0 +1,482 @@
+//! [`Conn`]: the buffer-shaped request. Its handler is called with the bytes
+//! received so far, consumes what it used, queues its replies, and may close
+//! the connection; what it keeps between calls lives in the connection's
+//! typed state. It never reads or writes the socket itself, so the same
+//! handler runs on a thread of its own (`sync`, `threading`, `pool`,
+//! `forking`, where the runtime reads and writes for it) and, later, on an
+//! event loop.
+
+use super::stream::Io;
+use super::{Close, Request, RequestConfig, Stream, sealed};
+use std::fmt;
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+
+/// The size of a connection's input buffer at first: it doubles whenever a
+/// read fills it, so that a connection of small messages keeps a small one.
+const FIRST_INPUT_SIZE: usize = 512;
+/// How much unconsumed input a connection may hold before its handler is
+/// told it consumed nothing of a full buffer, unless a framing helper asked
+/// for a longer message ([`Input::line`], [`Input::frame`]).
+const INPUT_LIMIT: usize = 64 * 1024;
+
+/// A connection as a buffer-shaped handler sees it: what has come in
+/// ([`Input`]), what goes out ([`Output`]), and the handler's own state `St`,
+/// made with `St::default()` when the connection opens.
+///
+/// The handler is called each time bytes arrive, and once more when the
+/// client has ended its input ([`Input::is_ended`]), so that it can write its
+/// last reply. What it does not consume is still there, with the bytes that
+/// come next, on the next call. What it writes is sent when it returns. It may
+/// [`close`](Conn::close) the connection: what it queued is sent first.
+///
+/// ```no_run
+/// use socketserver::{Conn, ThreadingTcpServer, handler_fn};
+/// use std::io::{self, Write};
+///
+/// // Each line back, upper-cased, and the number of lines so far.
+/// let upper = handler_fn(|conn: &mut Conn<u64>| {
+///     let (input, output, lines) = conn.parts();
+///     while let Some(line) = input.line(1024)? {
+///         *lines += 1;
+///         writeln!(output, "{lines} {}", String::from_utf8_lossy(line).trim_end().to_uppercase())?;
+///     }
+///     Ok(())
+/// });
+/// ThreadingTcpServer::bind("127.0.0.1:9000", upper)?.serve_forever()
+/// # ; Ok::<(), io::Error>(())
+/// ```
+pub struct Conn<St = (), S: Stream = TcpStream> {
+    io: Io<S>,
+    client: S::Addr,
+    input: Input,
+    output: Output,
+    state: St,
+    close: bool,
+    /// Whether the handler was called once more after the input ended.
+    told_end: bool,
+}
+
+/// The bytes a connection has received and its handler has not consumed.
+#[derive(Default)]
+pub struct Input {
+    /// Zeroed once as it grows, then read into again and again.
+    buf: Vec<u8>,
+    /// `buf[start..end]` is unconsumed.
+    start: usize,
+    end: usize,
+    ended: bool,
+    /// How much unconsumed input may be held: [`INPUT_LIMIT`], or more when a
+    /// framing helper was asked for a longer message.
+    limit: usize,
+}
+
+/// What a connection's handler queued to send.
+#[derive(Default)]
+pub struct Output {
+    buf: Vec<u8>,
+}
+
+/// The kinds of state a buffer-shaped handler can keep per connection.
+pub trait ConnState: Default + Send + 'static {}
+
+impl<T: Default + Send + 'static> ConnState for T {}
+
+impl<St, S: Stream> Conn<St, S> {
+    /// What has come in and is not consumed yet.
+    pub fn input(&mut self) -> &mut Input {
+        &mut self.input
+    }
+
+    /// What goes out when the handler returns.
+    pub fn output(&mut self) -> &mut Output {
+        &mut self.output
+    }
+
+    /// The connection's state, made when it opened.
+    pub fn state(&mut self) -> &mut St {
+        &mut self.state
+    }
+
+    /// The input, the output and the state at once, to read from one while
+    /// writing to the other.
+    pub fn parts(&mut self) -> (&mut Input, &mut Output, &mut St) {
+        (&mut self.input, &mut self.output, &mut self.state)
+    }
+
+    /// Queues `bytes` to send (as [`Output::write_all`]).
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.output.buf.extend_from_slice(bytes);
+    }
+
+    /// Closes the connection once what is queued has been sent; the handler
+    /// is not called again.
+    pub fn close(&mut self) {
+        self.close = true;
+    }
+
+    /// Whether [`close`](Conn::close) was called.
+    pub fn is_closing(&self) -> bool {
+        self.close
+    }
+
+    /// The client's address (Python's `client_address`).
+    pub fn client_address(&self) -> &S::Addr {
+        &self.client
+    }
+
+    /// Sends what the handler queued.
+    fn flush(&mut self) -> io::Result<()> {
+        self.io.flush(&mut self.output.buf)
+    }
+
+    /// Reads what the client sends next (waiting for it), or notes the end
+    /// of its input.
+    fn fill(&mut self) -> io::Result<()> {
+        let input = &mut self.input;
+        input.compact();
+        if input.end >= input.limit() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the handler consumed none of the {} bytes it was given: a message longer \
+                     than the connection's input limit",
+                    input.end
+                ),
+            ));
+        }
+        if input.end == input.buf.len() {
+            let grown = (2 * input.buf.len()).max(FIRST_INPUT_SIZE);
+            input.buf.resize(grown, 0);
+        }
+        let n = self.io.read(&mut input.buf[input.end..])?;
+        input.end += n;
+        if n == 0 {
+            input.ended = true;
+        }
+        Ok(())
+    }
+}
+
+impl Input {
+    /// The unconsumed bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.unconsumed()
+    }
+
+    /// Marks the first `n` unconsumed bytes as used (at most all of them).
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Whether the client has ended its input (shut down its writing half,
+    /// or closed): no byte will come after those here.
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The next line, through its `\n`, consumed: `None` until a whole line
+    /// has come (then the rest of it is awaited). At the end of input, the
+    /// last line without a `\n` is returned too.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidData`] when the line is longer than `max`
+    /// bytes, its `\n` included: the connection is closed and the error
+    /// reported, rather than buffering without a bound.
+    pub fn line(&mut self, max: usize) -> io::Result<Option<&[u8]>> {
+        self.limit = self.limit.max(max);
+        let bytes = self.unconsumed();
+        let end = match bytes.iter().position(|&b| b == b'\n') {
+            Some(newline) => newline + 1,
+            None if self.ended && !bytes.is_empty() => bytes.len(),
+            None if bytes.len() >= max => return Err(too_long("line", bytes.len(), max)),
+            None => return Ok(None),
+        };
+        if end > max {
+            return Err(too_long("line", end, max));
+        }
+        let start = self.start;
+        self.start += end;
+        Ok(Some(&self.buf[start..start + end]))
+    }
+
+    /// The next frame of a 4-byte big-endian length then that many bytes,
+    /// consumed: its payload, or `None` until all of it has come.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidData`] when the length is over `max`, or when
+    /// the input ends inside a frame.
+    pub fn frame(&mut self, max: usize) -> io::Result<Option<&[u8]>> {
+        self.limit = self.limit.max(max.saturating_add(4));
+        let bytes = self.unconsumed();
+        let truncated = || {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the input ended inside a frame ({} bytes of it came)",
+                    bytes.len()
+                ),
+            )
+        };
+        let Some(header) = bytes.first_chunk::<4>() else {
+            return match self.ended && !bytes.is_empty() {
+                true => Err(truncated()),
+                false => Ok(None),
+            };
+        };
+        let len = u32::from_be_bytes(*header) as usize;
+        if len > max {
+            return Err(too_long("frame", len, max));
+        }
+        if bytes.len() < 4 + len {
+            return match self.ended {
+                true => Err(truncated()),
+                false => Ok(None),
+            };
+        }
+        let start = self.start + 4;
+        self.start += 4 + len;
+        Ok(Some(&self.buf[start..start + len]))
+    }
+
+    fn unconsumed(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn limit(&self) -> usize {
+        self.limit.max(INPUT_LIMIT)
+    }
+
+    /// Moves the unconsumed bytes to the front, making room behind them.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+    }
+}
+
+fn too_long(what: &str, len: usize, max: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("a {what} of {len} bytes or more, over the limit of {max}"),
+    )
+}
+
+impl Output {
+    /// How many bytes are queued.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Queues a frame of `payload` with its 4-byte big-endian length (the
+    /// framing of [`Input::frame`]).
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`] when `payload` is 4 GiB or longer.
+    pub fn write_frame(&mut self, payload: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(payload.len()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a frame of {} bytes is too long for its length field",
+                    payload.len()
+                ),
+            )
+        })?;
+        self.buf.extend_from_slice(&len.to_be_bytes());
+        self.buf.extend_from_slice(payload);
+        Ok(())
+    }
+}
+
+/// Queues the bytes; never fails and never blocks.
+impl Write for Output {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<St, S: Stream> sealed::Sealed for Conn<St, S> {}
+
+impl<St: ConnState, S: Stream> Request for Conn<St, S> {
+    type Conn = S;
+    type Addr = S::Addr;
+
+    const TURNS: bool = true;
+
+    fn client_address(&self) -> &S::Addr {
+        &self.client
+    }
+
+    fn open(conn: S, client: S::Addr, config: &RequestConfig) -> io::Result<Self> {
+        Ok(Conn {
+            io: Io::new(conn, config)?,
+            client,
+            input: Input::default(),
+            output: Output::default(),
+            state: St::default(),
+            close: false,
+            told_end: false,
+        })
+    }
+
+    fn closer(&self) -> Option<Arc<dyn Close>> {
+        Some(self.io.closer())
+    }
+
+    fn refuse(conn: S) {
+        Io::refuse(conn);
+    }
+
+    fn next_turn(&mut self) -> io::Result<bool> {
+        self.flush()?;
+        if self.close || self.told_end {
+            return Ok(false);
+        }
+        if !self.input.ended {
+            self.fill()?;
+        }
+        self.told_end = self.input.ended;
+        Ok(true)
+    }
+
+    fn close(mut self) -> io::Result<()> {
+        let flushed = self.flush();
+        self.io.shutdown_writing();
+        flushed
+    }
+}
+
+impl<St, S: Stream> fmt::Debug for Conn<St, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("client_address", &self.client)
+            .field("input", &self.input.unconsumed().len())
+            .field("input_ended", &self.input.ended)
+            .field("output", &self.output.buf.len())
+            .field("closing", &self.close)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Input")
+            .field("unconsumed", &self.unconsumed().len())
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output")
+            .field("queued", &self.buf.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(bytes: &[u8], ended: bool) -> Input {
+        Input {
+            buf: bytes.to_vec(),
+            end: bytes.len(),
+            ended,
+            ..Input::default()
+        }
+    }
+
+    #[test]
+    fn lines_come_whole_and_the_rest_waits() {
+        let mut input = input(b"one\ntwo\nthr", false);
+        assert_eq!(input.line(16).unwrap(), Some(&b"one\n"[..]));
+        assert_eq!(input.line(16).unwrap(), Some(&b"two\n"[..]));
+        assert_eq!(input.line(16).unwrap(), None);
+        assert_eq!(input.bytes(), b"thr");
+    }
+
+    #[test]
+    fn the_last_line_without_a_newline_comes_at_the_end_of_input() {
+        let mut input = input(b"last", true);
+        assert_eq!(input.line(16).unwrap(), Some(&b"last"[..]));
+        assert_eq!(input.line(16).unwrap(), None);
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_an_error_whether_or_not_it_is_whole() {
+        for bytes in [&b"0123456789\n"[..], &b"0123456789"[..]] {
+            let error = input(bytes, false).line(8).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+            assert!(error.to_string().contains("over the limit of 8"), "{error}");
+        }
+        assert_eq!(
+            input(b"1234567\n", false).line(8).unwrap(),
+            Some(&b"1234567\n"[..])
+        );
+    }
+
+    #[test]
+    fn frames_come_whole() {
+        let mut bytes = Vec::new();
+        let mut output = Output::default();
+        output.write_frame(b"hello").unwrap();
+        output.write_frame(b"").unwrap();
+        bytes.extend_from_slice(&output.buf);
+        bytes.extend_from_slice(&[0, 0, 0, 9, b'p']);
+        let mut input = input(&bytes, false);
+        assert_eq!(input.frame(64).unwrap(), Some(&b"hello"[..]));
+        assert_eq!(input.frame(64).unwrap(), Some(&b""[..]));
+        assert_eq!(input.frame(64).unwrap(), None);
+        assert_eq!(input.bytes(), &[0, 0, 0, 9, b'p']);
+        input.ended = true;
+        let error = input.frame(64).unwrap_err();
+        assert!(
+            error.to_string().contains("ended inside a frame"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_is_an_error_before_it_comes() {
+        let error = input(&[0, 1, 0, 0], false).frame(1024).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("65536"), "{error}");
+    }
+
+    #[test]
+    fn asking_for_longer_messages_raises_the_input_limit() {
+        let mut input = Input::default();
+        assert_eq!(input.limit(), INPUT_LIMIT);
+        let _ = input.frame(1 << 20);
+        assert_eq!(input.limit(), (1 << 20) + 4);
+    }
+
+    #[test]
+    fn consuming_then_compacting_keeps_the_rest() {
+        let mut input = input(b"abcdef", false);
+        input.consume(4);
+        input.compact();
+        assert_eq!(input.bytes(), b"ef");
+        input.consume(10);
+        assert_eq!(input.bytes(), b"");
+    }
+}

@@ -1,0 +1,227 @@
+//! The buffer-shaped handler (`Conn`) under the blocking models: called with
+//! the bytes received so far, it consumes what it used, queues its replies,
+//! keeps typed state per connection, sees the end of the client's input and
+//! can still reply, may close the connection; framing helpers hand it whole
+//! lines and frames; a message over its limit closes that connection with a
+//! reported error, and the server goes on.
+
+use socketserver::{
+    Concurrency, Conn, Pool, RequestError, Server, Service, Synchronous, Tcp, Threading, handler_fn,
+};
+use socketserver_tests::{BOUND, connect, read_to_end, serve};
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+
+/// Each line back upper-cased, numbered per connection; `quit` ends it.
+fn upper() -> impl Service<Request = Conn<u32>> {
+    handler_fn(|conn: &mut Conn<u32>| {
+        let (input, output, lines) = conn.parts();
+        let mut quit = false;
+        while let Some(line) = input.line(1024)? {
+            if line == b"quit\n" {
+                output.write_all(b"bye\n")?;
+                quit = true;
+                break;
+            }
+            *lines += 1;
+            let text = String::from_utf8_lossy(line);
+            writeln!(output, "{lines} {}", text.trim_end().to_uppercase())?;
+        }
+        if quit {
+            conn.close();
+        }
+        Ok(())
+    })
+}
+
+fn start<C: Concurrency, S: Service>(concurrency: C, service: S) -> socketserver_tests::Running
+where
+    Tcp: socketserver::Yields<S::Request>,
+    S::Request: socketserver::Request<Addr = SocketAddr>,
+{
+    let server = Server::<Tcp, Synchronous, S>::builder(service)
+        .concurrency(concurrency)
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    serve(server)
+}
+
+fn lines_of(stream: &TcpStream) -> BufReader<TcpStream> {
+    BufReader::new(stream.try_clone().unwrap())
+}
+
+fn read_line(reader: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("a line from the server");
+    line
+}
+
+/// What every model must do with `upper`.
+fn lines_partial_writes_state_and_quit<C: Concurrency>(concurrency: C) {
+    let running = start(concurrency, upper());
+    let mut client = connect(running.addr());
+    let mut replies = lines_of(&client);
+    // A line in two writes: the handler gets "hel" first and waits for more.
+    client.write_all(b"hel").unwrap();
+    client.flush().unwrap();
+    client.write_all(b"lo\n").unwrap();
+    assert_eq!(read_line(&mut replies), "1 HELLO\n");
+    // Two lines in one write: both answered, numbered by this connection.
+    client.write_all(b"a\nb\n").unwrap();
+    assert_eq!(read_line(&mut replies), "2 A\n");
+    assert_eq!(read_line(&mut replies), "3 B\n");
+    // Another connection has its own state.
+    let other = connect(running.addr());
+    let mut other_replies = lines_of(&other);
+    (&other).write_all(b"x\n").unwrap();
+    assert_eq!(read_line(&mut other_replies), "1 X\n");
+    // The handler closes: its reply comes first, then the end.
+    client.write_all(b"quit\n").unwrap();
+    assert_eq!(read_line(&mut replies), "bye\n");
+    assert_eq!(read_line(&mut replies), "", "the connection ends after bye");
+}
+
+#[test]
+fn synchronous_serves_a_buffer_handler() {
+    let running = start(Synchronous, upper());
+    let mut client = connect(running.addr());
+    let mut replies = lines_of(&client);
+    client.write_all(b"hel").unwrap();
+    client.flush().unwrap();
+    client.write_all(b"lo\nquit\n").unwrap();
+    assert_eq!(read_line(&mut replies), "1 HELLO\n");
+    assert_eq!(read_line(&mut replies), "bye\n");
+    assert_eq!(read_line(&mut replies), "");
+}
+
+#[test]
+fn threading_serves_a_buffer_handler() {
+    lines_partial_writes_state_and_quit(Threading::default());
+}
+
+#[test]
+fn pool_serves_a_buffer_handler() {
+    lines_partial_writes_state_and_quit(Pool::new().workers(2));
+}
+
+#[test]
+fn the_end_of_input_gives_the_last_line_and_a_last_reply() {
+    let running = start(Threading::default(), upper());
+    let mut client = connect(running.addr());
+    client.write_all(b"one\nno newline").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_end(&mut client), b"1 ONE\n2 NO NEWLINE\n");
+}
+
+/// Counts each call of `handle` and what `handle_error` was told.
+#[derive(Default)]
+struct Seen {
+    errors: Mutex<Vec<String>>,
+}
+
+struct Strict(Arc<Seen>);
+
+impl Service for Strict {
+    type Request = Conn;
+
+    fn setup(&self, conn: &mut Conn) -> io::Result<()> {
+        conn.write(b"welcome\n");
+        Ok(())
+    }
+
+    fn handle(&self, conn: &mut Conn) -> io::Result<()> {
+        let (input, output, _) = conn.parts();
+        while let Some(line) = input.line(16)? {
+            output.write_all(line)?;
+        }
+        Ok(())
+    }
+
+    fn handle_error(&self, _: &SocketAddr, error: &RequestError) {
+        self.0.errors.lock().unwrap().push(error.to_string());
+    }
+}
+
+#[test]
+fn setup_queues_a_greeting_and_a_line_over_the_limit_ends_only_its_connection() {
+    let seen = Arc::new(Seen::default());
+    let running = start(Threading::default(), Strict(Arc::clone(&seen)));
+    let mut client = connect(running.addr());
+    let mut replies = lines_of(&client);
+    assert_eq!(
+        read_line(&mut replies),
+        "welcome\n",
+        "before the client sends"
+    );
+    client.write_all(b"short\n").unwrap();
+    assert_eq!(read_line(&mut replies), "short\n");
+    client.write_all(&[b'x'; 40]).unwrap();
+    // Closed after the long line: an end, or a reset if the server closed
+    // before reading all of it.
+    let mut end = String::new();
+    match replies.read_line(&mut end) {
+        Ok(_) => assert_eq!(end, "", "closed after the long line"),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    // The server goes on.
+    let mut next = connect(running.addr());
+    next.write_all(b"again\n").unwrap();
+    next.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_end(&mut next), b"welcome\nagain\n");
+    running.stop().unwrap();
+    let errors = seen.errors.lock().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("over the limit of 16"), "{errors:?}");
+}
+
+#[test]
+fn frames_round_trip() {
+    let echo_frames = handler_fn(|conn: &mut Conn| {
+        let (input, output, _) = conn.parts();
+        while let Some(payload) = input.frame(1 << 20)? {
+            output.write_frame(payload)?;
+        }
+        Ok(())
+    });
+    let running = start(Pool::new().workers(1), echo_frames);
+    let mut client = connect(running.addr());
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let mut request = Vec::new();
+    for payload in [&b"first"[..], &b""[..], &big[..]] {
+        request.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        request.extend_from_slice(payload);
+    }
+    client.write_all(&request).unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_end(&mut client), request);
+}
+
+#[test]
+fn a_handler_that_never_consumes_is_stopped_at_the_input_limit() {
+    let seen = Arc::new(Seen::default());
+    struct Hoarder(Arc<Seen>);
+    impl Service for Hoarder {
+        type Request = Conn;
+        fn handle(&self, _: &mut Conn) -> io::Result<()> {
+            Ok(())
+        }
+        fn handle_error(&self, _: &SocketAddr, error: &RequestError) {
+            self.0.errors.lock().unwrap().push(error.to_string());
+        }
+    }
+    let running = start(Threading::default(), Hoarder(Arc::clone(&seen)));
+    let mut client = connect(running.addr());
+    // More than the limit; the server stops reading and closes, so some of
+    // it may not be taken: a reset then is fine.
+    let _ = client.write_all(&vec![b'y'; 200_000]);
+    let _ = client.shutdown(Shutdown::Write);
+    let mut rest = Vec::new();
+    let _ = io::Read::read_to_end(&mut client, &mut rest);
+    assert!(rest.is_empty());
+    running.stop().unwrap();
+    let errors = seen.errors.lock().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("consumed none"), "{errors:?}");
+}
