@@ -63,7 +63,7 @@ fn lines_partial_writes_state_and_quit<C: Concurrency>(concurrency: C) {
     let running = start(concurrency, upper());
     let mut client = connect(running.addr());
     let mut replies = lines_of(&client);
-    // A line in two writes: the handler gets "hel" first and waits for more.
+    // A line in two writes: waits for the rest.
     client.write_all(b"hel").unwrap();
     client.flush().unwrap();
     client.write_all(b"lo\n").unwrap();
@@ -104,6 +104,55 @@ fn threading_serves_a_buffer_handler() {
 #[test]
 fn pool_serves_a_buffer_handler() {
     lines_partial_writes_state_and_quit(Pool::new().workers(2));
+}
+
+/// Says how many bytes it holds while no whole line has come; answers each
+/// line with its length.
+fn partial() -> impl Service<Request = Conn> {
+    handler_fn(|conn: &mut Conn| {
+        let (input, output, _) = conn.parts();
+        let mut answered = false;
+        while let Some(line) = input.line(1024)? {
+            writeln!(output, "line of {}", line.len())?;
+            answered = true;
+        }
+        if !answered && !input.bytes().is_empty() {
+            writeln!(output, "holding {}", input.bytes().len())?;
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn a_partial_message_stays_in_the_input_until_the_rest_comes() {
+    let running = start(Threading::default(), partial());
+    let mut client = connect(running.addr());
+    let mut replies = lines_of(&client);
+    client.write_all(b"hel").unwrap();
+    assert_eq!(read_line(&mut replies), "holding 3\n");
+    client.write_all(b"lo").unwrap();
+    assert_eq!(read_line(&mut replies), "holding 5\n");
+    client.write_all(b"\n").unwrap();
+    assert_eq!(read_line(&mut replies), "line of 6\n");
+}
+
+#[test]
+fn a_handler_that_takes_one_message_per_call_answers_pipelined_ones() {
+    let one_at_a_time = handler_fn(|conn: &mut Conn| {
+        let (input, output, _) = conn.parts();
+        if let Some(line) = input.line(1024)? {
+            output.write_all(line)?;
+        }
+        Ok(())
+    });
+    let running = start(Threading::default(), one_at_a_time);
+    let mut client = connect(running.addr());
+    let mut replies = lines_of(&client);
+    // Three lines in one write: all answered without more input.
+    client.write_all(b"a\nb\nc\n").unwrap();
+    for expected in ["a\n", "b\n", "c\n"] {
+        assert_eq!(read_line(&mut replies), expected);
+    }
 }
 
 #[test]

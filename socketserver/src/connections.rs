@@ -94,8 +94,8 @@ impl Connections {
     }
 
     /// Whether one more request may be accepted: fewer are open than
-    /// `max_connections`. The server asks before each accept, and reserves
-    /// right after it, on the loop's one thread, so that the limit holds.
+    /// `max_connections`. The loop asks before it waits for connections;
+    /// the place itself is taken by [`try_reserve`](Connections::try_reserve).
     pub(crate) fn below_limit(&self) -> bool {
         self.limit.is_none_or(|limit| self.lock().open < limit)
     }
@@ -107,9 +107,9 @@ impl Connections {
     }
 
     /// Counts one more request, unless `max_connections` are open: taken
-    /// before the request is accepted (so that the limit holds whichever
-    /// thread accepts, the loop or a worker taking the next request itself),
-    /// and before it is handed to a worker, so that a stopping server waits
+    /// before the request is accepted (at the limit, the connection is left
+    /// waiting in the kernel's queue rather than accepted and closed), and
+    /// so before it is handed to a worker, so that a stopping server waits
     /// for it even if its worker has not started yet.
     pub(crate) fn try_reserve(self: &Arc<Self>) -> Option<Ticket> {
         let mut state = self.lock();
@@ -130,6 +130,7 @@ impl Connections {
         Some(Ticket {
             connections: Arc::clone(self),
             index,
+            wake: true,
         })
     }
 
@@ -202,9 +203,18 @@ impl Connections {
 pub(crate) struct Ticket {
     connections: Arc<Connections>,
     index: usize,
+    /// Whether letting go of it at the limit wakes the loop.
+    wake: bool,
 }
 
 impl Ticket {
+    /// Gives back a place the loop took and did not use (nothing to accept,
+    /// or the request refused): the loop, which holds it, goes on by itself,
+    /// so it is not woken.
+    pub(crate) fn unused(mut self) {
+        self.wake = false;
+    }
+
     /// Records how to end the request, served on this thread, from outside
     /// its handler.
     pub(crate) fn attach(&self, conn: Arc<dyn Close>) {
@@ -227,7 +237,7 @@ impl Drop for Ticket {
         let connections = &*self.connections;
         let mut state = connections.lock();
         // At the limit the loop stopped accepting; it may again.
-        let was_full = connections.limit.is_some_and(|limit| state.open >= limit);
+        let was_full = self.wake && connections.limit.is_some_and(|limit| state.open >= limit);
         state.slots[self.index] = Slot::Free;
         state.free.push(self.index);
         state.open -= 1;
@@ -297,11 +307,13 @@ mod tests {
         let ticket = connections.try_reserve().unwrap();
         thread::scope(|s| {
             let waiter = s.spawn(|| connections.wait_all());
-            // Bounded: the waiter is counted under the lock before it sleeps.
-            for _ in 0..10_000 {
-                if connections.lock().waiting == 1 {
-                    break;
-                }
+            // The waiter is counted under the lock before it sleeps.
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while connections.lock().waiting == 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the waiter never waited"
+                );
                 thread::yield_now();
             }
             drop(ticket);

@@ -63,7 +63,10 @@ where
                 let (conn, client) = T::request_parts(conn, client);
                 self.verify(conn, client, ticket)
             }
-            Err(e) => Taken::Failed(e),
+            Err(e) => {
+                ticket.unused();
+                Taken::Failed(e)
+            }
         }
     }
 
@@ -78,10 +81,12 @@ where
         match guarded(Stage::Verify, || Ok(service.verify_request(&client))) {
             Ok(true) => Taken::Job(Job::new(conn, client, &self.shared, ticket)),
             Ok(false) => {
+                ticket.unused();
                 S::Request::refuse(conn);
                 Taken::Refused
             }
             Err(e) => {
+                ticket.unused();
                 report(service, &client, e);
                 S::Request::refuse(conn);
                 Taken::Refused

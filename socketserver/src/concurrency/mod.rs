@@ -87,7 +87,10 @@ fn wait_for_connections(connections: &Connections, shutdown_timeout: Duration) {
     if connections.wait_idle(shutdown_timeout) {
         return;
     }
-    let stuck = connections.close_all();
+    // Counted before: a request with nothing to shut down (a datagram's)
+    // is still open.
+    let stuck = connections.len();
+    connections.close_all();
     emit!(
         log::Level::Warn,
         "{stuck} connection(s) still open {shutdown_timeout:?} after the server began to close: \

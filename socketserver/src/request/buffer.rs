@@ -25,11 +25,15 @@ const INPUT_LIMIT: usize = 64 * 1024;
 /// ([`Input`]), what goes out ([`Output`]), and the handler's own state `St`,
 /// made with `St::default()` when the connection opens.
 ///
-/// The handler is called each time bytes arrive, and once more when the
-/// client has ended its input ([`Input::is_ended`]), so that it can write its
-/// last reply. What it does not consume is still there, with the bytes that
-/// come next, on the next call. What it writes is sent when it returns. It may
-/// [`close`](Conn::close) the connection: what it queued is sent first.
+/// The handler is called each time bytes arrive, again at once while it
+/// consumes some and some are left (so a handler may take one message per
+/// call), and once more when the client has ended its input
+/// ([`Input::is_ended`]), so that it can write its last reply. What it does
+/// not consume is still there, with the bytes that come next, on the next
+/// call. What it writes is sent when it returns. It may
+/// [`close`](Conn::close) the connection: what it queued is sent first. A
+/// connection the server shuts down (at `shutdown_timeout`) looks to the
+/// handler like a client that ended its input; its last reply then fails.
 ///
 /// ```no_run
 /// use socketserver::{Conn, ThreadingTcpServer, handler_fn};
@@ -56,20 +60,37 @@ pub struct Conn<St = (), S: Stream = TcpStream> {
     close: bool,
     /// Whether the handler was called once more after the input ended.
     told_end: bool,
+    /// How much unconsumed input the handler was last called with.
+    given: Option<usize>,
 }
 
 /// The bytes a connection has received and its handler has not consumed.
-#[derive(Default)]
 pub struct Input {
     /// Zeroed once as it grows, then read into again and again.
     buf: Vec<u8>,
     /// `buf[start..end]` is unconsumed.
     start: usize,
     end: usize,
+    /// `buf[start..scanned]` holds no `\n`: where [`line`](Input::line)
+    /// looks on from, so that a long line coming in pieces is scanned once.
+    scanned: usize,
     ended: bool,
     /// How much unconsumed input may be held: [`INPUT_LIMIT`], or more when a
-    /// framing helper was asked for a longer message.
+    /// framing helper was asked for a longer message, or what the handler set.
     limit: usize,
+}
+
+impl Default for Input {
+    fn default() -> Input {
+        Input {
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            scanned: 0,
+            ended: false,
+            limit: INPUT_LIMIT,
+        }
+    }
 }
 
 /// What a connection's handler queued to send.
@@ -147,7 +168,9 @@ impl<St, S: Stream> Conn<St, S> {
             ));
         }
         if input.end == input.buf.len() {
-            let grown = (2 * input.buf.len()).max(FIRST_INPUT_SIZE);
+            let grown = (2 * input.buf.len())
+                .max(FIRST_INPUT_SIZE)
+                .min(input.limit());
             input.buf.resize(grown, 0);
         }
         let n = self.io.read(&mut input.buf[input.end..])?;
@@ -167,7 +190,16 @@ impl Input {
 
     /// Marks the first `n` unconsumed bytes as used (at most all of them).
     pub fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
+        self.start = self.start.saturating_add(n).min(self.end);
+    }
+
+    /// Sets how much unconsumed input the connection may hold (64 KiB
+    /// unless set; [`line`](Input::line) and [`frame`](Input::frame) raise it
+    /// to the longest message they were asked for). A handler that consumes
+    /// nothing of that much input is stopped with an error, so that a client
+    /// cannot grow the server's memory without bound.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
     }
 
     /// Whether the client has ended its input (shut down its writing half,
@@ -187,12 +219,19 @@ impl Input {
     /// reported, rather than buffering without a bound.
     pub fn line(&mut self, max: usize) -> io::Result<Option<&[u8]>> {
         self.limit = self.limit.max(max);
-        let bytes = self.unconsumed();
-        let end = match bytes.iter().position(|&b| b == b'\n') {
-            Some(newline) => newline + 1,
-            None if self.ended && !bytes.is_empty() => bytes.len(),
-            None if bytes.len() >= max => return Err(too_long("line", bytes.len(), max)),
-            None => return Ok(None),
+        let from = self.scanned.max(self.start);
+        let newline = self.buf[from..self.end].iter().position(|&b| b == b'\n');
+        let len = self.end - self.start;
+        let end = match newline {
+            Some(at) => from + at + 1 - self.start,
+            None if self.ended && len > 0 => len,
+            None => {
+                self.scanned = self.end;
+                if len >= max {
+                    return Err(too_long("line", len, max));
+                }
+                return Ok(None);
+            }
         };
         if end > max {
             return Err(too_long("line", end, max));
@@ -231,7 +270,7 @@ impl Input {
         if len > max {
             return Err(too_long("frame", len, max));
         }
-        if bytes.len() < 4 + len {
+        if bytes.len() - 4 < len {
             return match self.ended {
                 true => Err(truncated()),
                 false => Ok(None),
@@ -247,13 +286,15 @@ impl Input {
     }
 
     fn limit(&self) -> usize {
-        self.limit.max(INPUT_LIMIT)
+        // At least one byte, so that a read always has room.
+        self.limit.max(1)
     }
 
     /// Moves the unconsumed bytes to the front, making room behind them.
     fn compact(&mut self) {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
+            self.scanned = self.scanned.saturating_sub(self.start);
             self.end -= self.start;
             self.start = 0;
         }
@@ -333,6 +374,7 @@ impl<St: ConnState, S: Stream> Request for Conn<St, S> {
             state: St::default(),
             close: false,
             told_end: false,
+            given: None,
         })
     }
 
@@ -346,13 +388,22 @@ impl<St: ConnState, S: Stream> Request for Conn<St, S> {
 
     fn next_turn(&mut self) -> io::Result<bool> {
         self.flush()?;
-        if self.close || self.told_end {
+        if self.close {
             return Ok(false);
+        }
+        let left = self.input.unconsumed().len();
+        // It took something and left some: perhaps another whole message.
+        if self.given.is_some_and(|given| left > 0 && left < given) {
+            self.given = Some(left);
+            return Ok(true);
         }
         if !self.input.ended {
             self.fill()?;
+        } else if self.told_end {
+            return Ok(false);
         }
         self.told_end = self.input.ended;
+        self.given = Some(self.input.unconsumed().len());
         Ok(true)
     }
 
@@ -468,6 +519,44 @@ mod tests {
         assert_eq!(input.limit(), INPUT_LIMIT);
         let _ = input.frame(1 << 20);
         assert_eq!(input.limit(), (1 << 20) + 4);
+    }
+
+    /// What a read appends.
+    fn push(input: &mut Input, bytes: &[u8]) {
+        input.compact();
+        input.buf.truncate(input.end);
+        input.buf.extend_from_slice(bytes);
+        input.end = input.buf.len();
+    }
+
+    #[test]
+    fn a_line_that_comes_in_pieces_is_found_whole() {
+        let mut input = input(b"ab", false);
+        assert_eq!(input.line(64).unwrap(), None);
+        push(&mut input, b"cd");
+        assert_eq!(input.line(64).unwrap(), None);
+        push(&mut input, b"e\nf");
+        assert_eq!(input.line(64).unwrap(), Some(&b"abcde\n"[..]));
+        assert_eq!(input.line(64).unwrap(), None);
+        push(&mut input, b"g\n");
+        assert_eq!(input.line(64).unwrap(), Some(&b"fg\n"[..]));
+    }
+
+    #[test]
+    fn consuming_more_than_there_is_consumes_all() {
+        let mut input = input(b"hello", false);
+        input.consume(2);
+        input.consume(usize::MAX);
+        assert_eq!(input.bytes(), b"");
+    }
+
+    #[test]
+    fn the_limit_can_be_set_lower_or_higher() {
+        let mut input = Input::default();
+        input.set_limit(100);
+        assert_eq!(input.limit(), 100);
+        let _ = input.line(1000);
+        assert_eq!(input.limit(), 1000);
     }
 
     #[test]
