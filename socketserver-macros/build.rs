@@ -92,7 +92,7 @@ fn builder(key: &Key) -> String {
     match key.sets {
         Sets::Method(method) => format!("`.{method}(…)`"),
         Sets::MethodSome(method) => format!("`.{method}(Some(…))`"),
-        Sets::Type => "the server's type".to_owned(),
+        Sets::Type | Sets::ConnRequest => "the server's type".to_owned(),
         Sets::Later => String::new(),
     }
 }
@@ -105,6 +105,7 @@ fn value(key: &Key) -> String {
         Value::Bool => "`true` or `false`".to_owned(),
         Value::Int { min, max } => format!("{min} to {max}"),
         Value::Duration => "a duration".to_owned(),
+        Value::Type => "a type, as a string".to_owned(),
     }
 }
 

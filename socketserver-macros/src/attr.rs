@@ -15,7 +15,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::{Expr, ExprLit, Lit, Token};
 
 /// A value as checked against its key's kind and range.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Parsed {
     Transport(Transport),
     Concurrency(Concurrency),
@@ -23,6 +23,8 @@ pub(crate) enum Parsed {
     Int(u64),
     /// A duration, in nanoseconds.
     Nanos(u64),
+    /// A type, as written in the string (checked to parse as one).
+    Type(String),
 }
 
 /// One key set to a good value, with where it was written.
@@ -55,16 +57,16 @@ impl Config {
 
     /// The transport written, with the span of its value.
     pub(crate) fn transport(&self) -> Option<(Transport, Span)> {
-        self.settings.iter().find_map(|s| match s.value {
-            Parsed::Transport(t) => Some((t, s.span)),
+        self.settings.iter().find_map(|s| match &s.value {
+            Parsed::Transport(t) => Some((*t, s.span)),
             _ => None,
         })
     }
 
     /// The concurrency model written, with the span of its value.
     pub(crate) fn concurrency(&self) -> Option<(Concurrency, Span)> {
-        self.settings.iter().find_map(|s| match s.value {
-            Parsed::Concurrency(c) => Some((c, s.span)),
+        self.settings.iter().find_map(|s| match &s.value {
+            Parsed::Concurrency(c) => Some((*c, s.span)),
             _ => None,
         })
     }
@@ -281,7 +283,7 @@ fn check_value(key: &'static Key, value: &Expr) -> syn::Result<Option<(Parsed, S
                     "`{name}` takes `true` or `false`: write `{name} = {}`",
                     b.to_lowercase()
                 ),
-                (Some(word), Value::Transport | Value::Concurrency) => {
+                (Some(word), Value::Transport | Value::Concurrency | Value::Type) => {
                     format!("`{name}` takes a string: write `{name} = \"{word}\"`")
                 }
                 _ => written_out(key),
@@ -303,6 +305,18 @@ fn check_value(key: &'static Key, value: &Expr) -> syn::Result<Option<(Parsed, S
                 return Ok(None);
             };
             Parsed::Concurrency(choice::<Concurrency>(&text, span)?)
+        }
+        Value::Type => {
+            let Some(text) = string_of(key, lit)? else {
+                return Ok(None);
+            };
+            if let Err(e) = syn::parse_str::<syn::Type>(&text) {
+                return Err(syn::Error::new(
+                    span,
+                    format!("cannot read `{name} = \"{text}\"` as a type: {e}"),
+                ));
+            }
+            Parsed::Type(text)
         }
         Value::Bool => match lit {
             Lit::Bool(b) => Parsed::Bool(b.value),
@@ -578,13 +592,13 @@ mod tests {
     }
 
     fn value(config: &Config, key: &str) -> Parsed {
-        config.get(key).unwrap().value
+        config.get(key).unwrap().value.clone()
     }
 
     #[test]
     fn every_key_parses() {
         let config = parse_ok(quote! {
-            transport = "tcp", concurrency = "threading", backlog = 128,
+            transport = "tcp", concurrency = "threading", conn = "Vec<u8>", backlog = 128,
             reuse_address = false, reuse_port = true, nodelay = true,
             timeout = "30s", poll_interval = "250ms", shutdown_timeout = "2s",
             workers = 4, queue = 64, max_children = 8, max_connections = 1000,
@@ -598,6 +612,21 @@ mod tests {
         assert_eq!(value(&config, "timeout"), Parsed::Nanos(30_000_000_000));
         assert_eq!(value(&config, "poll_interval"), Parsed::Nanos(250_000_000));
         assert_eq!(value(&config, "max_packet_size"), Parsed::Int(1500));
+        assert_eq!(value(&config, "conn"), Parsed::Type("Vec<u8>".into()));
+    }
+
+    #[test]
+    fn conn_takes_a_type_in_a_string() {
+        let errors = parse_err(quote!(conn = "not a type!"));
+        assert!(
+            errors[0].contains("cannot read `conn = \"not a type!\"` as a type"),
+            "{errors:?}"
+        );
+        let errors = parse_err(quote!(conn = Session));
+        assert!(
+            errors[0].contains("write `conn = \"Session\"`"),
+            "{errors:?}"
+        );
     }
 
     #[test]

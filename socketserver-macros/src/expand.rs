@@ -98,7 +98,27 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
     };
     let transport = runtime(model.transport.runtime());
     let concurrency = runtime(model.concurrency.runtime());
-    let request = runtime(model.transport.request());
+    let (request, state) =
+        conn_request(model).unwrap_or_else(|| (runtime(model.transport.request()), None));
+    // As for `shared`: a state type that cannot be one is reported once, by
+    // the check below on the string that names it, and where the server is
+    // used, not on every impl.
+    let state_bound = state
+        .as_ref()
+        .map(|_| quote!(for<'__socketserver> #request: #private::Request,));
+    let yields_bound = state
+        .as_ref()
+        .map(|_| quote!(for<'__socketserver> #transport: #private::Yields<#request>,));
+    let state_check = state.map(|state| {
+        quote! {
+            const _: () = {
+                #[allow(dead_code)]
+                fn __socketserver_conn_state() {
+                    <#state as #private::ConnStateCheck>::check();
+                }
+            };
+        }
+    });
     let settings = builder_calls(model);
     let methods = std::iter::once(&HANDLER)
         .chain(HOOKS)
@@ -112,13 +132,18 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
     };
     let fields = field_checks(strukt);
     quote! {
-        impl #impl_generics #private::ServerTypes for #ident #ty_generics #where_clause {
+        impl #impl_generics #private::ServerTypes for #ident #ty_generics
+        where
+            #predicates
+            #state_bound
+        {
             type Request = #request;
         }
 
         impl #impl_generics #private::Service for #ident #ty_generics
         where
             #predicates
+            #state_bound
             #shared
         {
             type Request = #request;
@@ -133,6 +158,8 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
         impl #impl_generics #ident #ty_generics
         where
             #predicates
+            #state_bound
+            #yields_bound
             #shared + #private::Service<Request = #request>,
         {
             /// A builder of this server with the settings of its `#[server]`
@@ -155,6 +182,7 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
         }
 
         #fields
+        #state_check
     }
 }
 
@@ -187,6 +215,36 @@ fn service_method(method: &Method, struct_span: Span) -> TokenStream {
 }
 
 /// The builder calls for the keys that were set, as the key table says.
+/// `Conn<T, Stream>` when `conn = "T"` is set (and applies), with `T`: the
+/// type spanned on the string, so that a type the compiler does not know, or
+/// one that cannot be a connection's state, is an error there. Where `conn`
+/// was written with a value that is not a type, `Conn<()>` stands in, so that
+/// a handler of `&mut Conn` is not a second error.
+fn conn_request(model: &Model) -> Option<(TokenStream, Option<TokenStream>)> {
+    let private = private();
+    let stream = match model.transport {
+        Transport::Unix => quote!(#private::UnixStream),
+        _ => quote!(#private::TcpStream),
+    };
+    let Some(setting) = model.config.get("conn") else {
+        let written = model
+            .config
+            .written
+            .iter()
+            .any(|(key, _)| key.name == "conn");
+        return written.then(|| (quote!(#private::Conn<(), #stream>), None));
+    };
+    if !setting.key.applies(model.transport, model.concurrency) {
+        return None;
+    }
+    let Parsed::Type(text) = &setting.value else {
+        return None;
+    };
+    let state: syn::Type = syn::parse_str(text).ok()?;
+    let state = crate::method::respan(quote!(#state), setting.span);
+    Some((quote!(#private::Conn<#state, #stream>), Some(state)))
+}
+
 fn builder_calls(model: &Model) -> TokenStream {
     let private = private();
     let mut calls = TokenStream::new();
@@ -199,16 +257,16 @@ fn builder_calls(model: &Model) -> TokenStream {
         let (method, some) = match setting.key.sets {
             Sets::Method(method) => (method, false),
             Sets::MethodSome(method) => (method, true),
-            Sets::Type | Sets::Later => continue,
+            Sets::Type | Sets::ConnRequest | Sets::Later => continue,
         };
-        let value = match setting.value {
+        let value = match &setting.value {
             Parsed::Bool(b) => quote!(#b),
             Parsed::Int(n) => {
-                let n = Literal::u64_unsuffixed(n);
+                let n = Literal::u64_unsuffixed(*n);
                 quote!(#n)
             }
             Parsed::Nanos(n) => quote!(#private::Duration::from_nanos(#n)),
-            Parsed::Transport(_) | Parsed::Concurrency(_) => continue,
+            Parsed::Transport(_) | Parsed::Concurrency(_) | Parsed::Type(_) => continue,
         };
         let value = if some {
             quote!(#private::Some(#value))

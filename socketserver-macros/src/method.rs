@@ -461,7 +461,7 @@ fn respan_type(tokens: TokenStream, start: Span, end: Span) -> TokenStream {
 }
 
 /// `tokens`, every one of them spanned at `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {

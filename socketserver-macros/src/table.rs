@@ -161,6 +161,8 @@ pub(crate) enum Value {
     Int { min: u64, max: u64 },
     /// A duration string, longer than zero: see [`UNITS`].
     Duration,
+    /// A Rust type, as a string.
+    Type,
 }
 
 impl Value {
@@ -171,6 +173,7 @@ impl Value {
             Value::Bool => "`true` or `false`",
             Value::Int { .. } => "a whole number",
             Value::Duration => "a duration string",
+            Value::Type => "a type, as a string",
         }
     }
 }
@@ -184,6 +187,9 @@ pub(crate) enum Sets {
     Method(&'static str),
     /// Calls this method of the runtime's `Builder` with `Some(value)`.
     MethodSome(&'static str),
+    /// Makes the handler buffer-shaped: the server's requests are
+    /// `Conn<value>` (the runtime's `Conn`, over the transport's stream).
+    ConnRequest,
     /// Nothing yet: the feature belongs to a later version of the runtime,
     /// and setting it is an error that says so.
     Later,
@@ -244,6 +250,18 @@ pub(crate) const KEYS: &[Key] = &[
         example: "\"threading\"",
         python: None,
         doc: "where requests run",
+    },
+    Key {
+        name: "conn",
+        value: Value::Type,
+        transports: &[Transport::Tcp, Transport::Unix],
+        models: &[],
+        sets: Sets::ConnRequest,
+        default: "none: the handler takes `&mut StreamRequest`",
+        example: "\"Session\"",
+        python: None,
+        doc: "the handler is buffer-shaped and takes `&mut Conn<T>`, `T` being the state each \
+              connection keeps (`\"()\"` for none; made with `Default` when it opens)",
     },
     Key {
         name: "backlog",

@@ -10,10 +10,10 @@
 pub use crate::builder::Builder;
 pub use crate::concurrency::{Forking, Pool, Synchronous, Threading};
 pub use crate::error::RequestError;
-pub use crate::request::{DatagramRequest, Request, StreamRequest};
+pub use crate::request::{Conn, DatagramRequest, Request, StreamRequest};
 pub use crate::server::Server;
 pub use crate::service::Service;
-pub use crate::transport::{BindAddr, Tcp, Udp, Unix, UnixDgram};
+pub use crate::transport::{BindAddr, Tcp, Udp, Unix, UnixDgram, Yields};
 pub use core::option::Option::Some;
 pub use core::result::Result::Ok;
 pub use core::time::Duration;
@@ -49,6 +49,21 @@ pub trait ServerTypes {
     /// What the handler serves: it follows the transport.
     type Request: Request;
 }
+
+/// What `conn = "T"` names: the state each connection keeps.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the state of a connection",
+    label = "`conn` names the state each connection keeps: it must be `Default + Send + 'static`",
+    note = "a connection's state is made with `Default::default()` when it opens: add \
+            `#[derive(Default)]` to it or implement `Default`; to keep none, write `conn = \"()\"`"
+)]
+pub trait ConnStateCheck {
+    /// Generated code calls it, spanned on the string that names the type.
+    fn check() {}
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: crate::request::ConnState> ConnStateCheck for T {}
 
 /// What a server's struct must be: it is shared by every request, on several
 /// threads, for as long as the server runs.
@@ -108,8 +123,8 @@ pub struct NotAParameter<T: ?Sized>(core::marker::PhantomData<T>);
 #[diagnostic::on_unimplemented(
     message = "this server's requests are `&mut {Self}`, not `&mut {T}`",
     label = "write `&mut {Self}` here",
-    note = "the handler and the `setup` and `finish` hooks take the request type of the \
-            server's `transport`"
+    note = "the handler and the `setup` and `finish` hooks take the server's request type: \
+            its `transport`'s, or `Conn<T>` where `#[server]` has `conn = \"T\"`"
 )]
 pub trait RequestParam<T: ?Sized> {
     fn cast(&mut self) -> &mut T;
