@@ -23,9 +23,9 @@
 //! from files, from `/proc` and from the server's log.
 
 use socketserver::{
-    DatagramRequest, DatagramSocket, Forking, ForkingTcpServer, ForkingUdpServer,
-    ForkingUnixDatagramServer, ForkingUnixStreamServer, RequestError, Service, Stream,
-    StreamRequest, TcpServer, handle, handler_fn, server,
+    Conn, DatagramRequest, DatagramSocket, Forking, ForkingTcpServer, ForkingUdpServer,
+    ForkingUnixDatagramServer, ForkingUnixStreamServer, RequestError, Server, Service, Stream,
+    StreamRequest, Tcp, TcpServer, handle, handler_fn, server,
 };
 use socketserver_tests::gate::{Gate, assert_not_started, expect_started, release};
 use socketserver_tests::{
@@ -248,6 +248,32 @@ fn each_tcp_connection_is_served_in_a_process_of_its_own() {
     pids.sort_unstable();
     pids.dedup();
     assert_eq!(pids.len(), 5, "a process per connection");
+}
+
+/// A buffer-shaped handler (`Conn`) runs in the child too: called as input
+/// comes, its state kept for the connection, its last reply sent at the end
+/// of input.
+#[test]
+fn a_buffer_handler_is_served_in_a_process_of_its_own() {
+    let numbered = handler_fn(|conn: &mut Conn<u32>| {
+        let (input, output, count) = conn.parts();
+        while let Some(line) = input.line(64)? {
+            *count += 1;
+            write!(output, "{count} ")?;
+            output.write_all(line)?;
+        }
+        Ok(())
+    });
+    let server = Server::<Tcp, Forking, _>::builder(numbered)
+        .timeout(Some(BOUND))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let mut client = connect(running.addr());
+    client.write_all(b"a\nb\nlast").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_close(&mut client), b"1 a\n2 b\n3 last");
+    running.stop().unwrap();
 }
 
 /// Each datagram is served by a process of its own, whose reply goes out
