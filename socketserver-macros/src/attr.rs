@@ -310,6 +310,15 @@ fn check_value(key: &'static Key, value: &Expr) -> syn::Result<Option<(Parsed, S
             let Some(text) = string_of(key, lit)? else {
                 return Ok(None);
             };
+            if text.trim().is_empty() {
+                return Err(syn::Error::new(
+                    span,
+                    format!(
+                        "`{name}` needs a type: the state each connection keeps, e.g. \
+                         `{name} = {example}`, or `{name} = \"()\"` to keep none"
+                    ),
+                ));
+            }
             if let Err(e) = syn::parse_str::<syn::Type>(&text) {
                 return Err(syn::Error::new(
                     span,
@@ -622,6 +631,8 @@ mod tests {
             errors[0].contains("cannot read `conn = \"not a type!\"` as a type"),
             "{errors:?}"
         );
+        let errors = parse_err(quote!(conn = ""));
+        assert!(errors[0].contains("`conn` needs a type"), "{errors:?}");
         let errors = parse_err(quote!(conn = Session));
         assert!(
             errors[0].contains("write `conn = \"Session\"`"),

@@ -48,9 +48,11 @@ pub(crate) fn server(args: TokenStream, input: TokenStream) -> TokenStream {
                     let self_ty = &block.self_ty;
                     let request =
                         format_ident!("{}", Transport::DEFAULT.request().unwrap_or_default());
+                    let addr = format_ident!("{}", Transport::DEFAULT.addr());
                     Some(quote! {
                         impl #impl_generics #private::ServerTypes for #self_ty #where_clause {
                             type Request = #private::#request;
+                            type Addr = #private::#addr;
                         }
                     })
                 }
@@ -97,6 +99,7 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
         quote!(#private::#name)
     };
     let transport = runtime(model.transport.runtime());
+    let addr = runtime(Some(model.transport.addr()));
     let concurrency = runtime(model.concurrency.runtime());
     let (request, state) =
         conn_request(model).unwrap_or_else(|| (runtime(model.transport.request()), None));
@@ -105,16 +108,18 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
     // used, not on every impl.
     let state_bound = state
         .as_ref()
-        .map(|_| quote!(for<'__socketserver> #request: #private::Request,));
+        .map(|_| quote!(for<'__socketserver> #request: #private::Request<Addr = #addr>,));
     let yields_bound = state
         .as_ref()
         .map(|_| quote!(for<'__socketserver> #transport: #private::Yields<#request>,));
     let state_check = state.map(|state| {
         quote! {
             const _: () = {
-                #[allow(dead_code)]
-                fn __socketserver_conn_state() {
-                    <#state as #private::ConnStateCheck>::check();
+                impl #impl_generics #ident #ty_generics #where_clause {
+                    #[allow(dead_code)]
+                    fn __socketserver_conn_state() {
+                        <#state as #private::ConnStateCheck>::check();
+                    }
                 }
             };
         }
@@ -132,12 +137,9 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
     };
     let fields = field_checks(strukt);
     quote! {
-        impl #impl_generics #private::ServerTypes for #ident #ty_generics
-        where
-            #predicates
-            #state_bound
-        {
+        impl #impl_generics #private::ServerTypes for #ident #ty_generics #where_clause {
             type Request = #request;
+            type Addr = #addr;
         }
 
         impl #impl_generics #private::Service for #ident #ty_generics
@@ -227,11 +229,10 @@ fn conn_request(model: &Model) -> Option<(TokenStream, Option<TokenStream>)> {
         _ => quote!(#private::TcpStream),
     };
     let Some(setting) = model.config.get("conn") else {
-        let written = model
-            .config
-            .written
-            .iter()
-            .any(|(key, _)| key.name == "conn");
+        let written =
+            model.config.written.iter().any(|(key, _)| {
+                key.name == "conn" && key.applies(model.transport, model.concurrency)
+            });
         return written.then(|| (quote!(#private::Conn<(), #stream>), None));
     };
     if !setting.key.applies(model.transport, model.concurrency) {

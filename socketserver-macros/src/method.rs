@@ -391,7 +391,13 @@ fn forwarder(method: &ImplItemFn, shape: &Method, types: &[&Type]) -> TokenStrea
         // two errors that `Self: ServerTypes` does not hold are then the same
         // error, which the compiler shows once.
         let (start, end) = span_range(written);
-        let server = server_elem(*param, &request);
+        // The address type is the server's own (`ServerTypes::Addr`), not the
+        // request's: a request type that is not one is reported once, where
+        // `conn` names it, not again on each hook that takes the address.
+        let server = match param {
+            Param::ClientAddress => quote!(<Self as #private::ServerTypes>::Addr),
+            _ => server_elem(*param, &request),
+        };
         let declared = respan(reference(*param, &server), start);
         params.push(quote!(#arg: #declared));
         casts.push(cast(*param, respan_type(server, start, end), &arg));

@@ -50,6 +50,14 @@ impl Transport {
             Transport::UnixDatagram => Some("UnixDatagramRequest"),
         }
     }
+
+    /// The runtime's type of the clients' addresses (in `__private`).
+    pub(crate) fn addr(self) -> &'static str {
+        match self {
+            Transport::Tcp | Transport::Udp => "IpAddr",
+            Transport::Unix | Transport::UnixDatagram => "UnixAddr",
+        }
+    }
 }
 
 impl Choice for Transport {
@@ -261,7 +269,8 @@ pub(crate) const KEYS: &[Key] = &[
         example: "\"Session\"",
         python: None,
         doc: "the handler is buffer-shaped and takes `&mut Conn<T>`, `T` being the state each \
-              connection keeps (`\"()\"` for none; made with `Default` when it opens)",
+              connection keeps (`\"()\"` for none; made with `Default` when it opens; as \
+              visible as the struct: a `pub` struct needs a `pub` state type)",
     },
     Key {
         name: "backlog",

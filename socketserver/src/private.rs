@@ -46,9 +46,20 @@ pub type UnixDatagramRequest = DatagramRequest<UnixDatagram>;
     note = "add `#[server]` (with its keys, e.g. `#[server(transport = \"tcp\")]`) above the struct"
 )]
 pub trait ServerTypes {
-    /// What the handler serves: it follows the transport.
-    type Request: Request;
+    /// What the handler serves: it follows the transport (and `conn`).
+    /// Without a bound of its own: a request type that is not one (a `conn`
+    /// state that is not `Default`) is reported once, on the string that
+    /// names it, not again on every handler and hook that takes it.
+    type Request;
+    /// The clients' address type: it follows the transport.
+    type Addr;
 }
+
+/// The clients' address type of `transport = "tcp"` and `"udp"`.
+pub type IpAddr = std::net::SocketAddr;
+
+/// The clients' address type of `transport = "unix"` and `"unix_datagram"`.
+pub type UnixAddr = std::os::unix::net::SocketAddr;
 
 /// What `conn = "T"` names: the state each connection keeps.
 #[diagnostic::on_unimplemented(

@@ -1,7 +1,8 @@
 //! A buffer-shaped handler with the attributes: `conn = "Lines"` makes the
 //! server's requests `Conn<Lines>`, the state each connection keeps; the
 //! `setup` hook takes the same type. Served under `threading`, answering a
-//! real connection; the same struct under `pool` and `sync` binds too.
+//! real connection; the same shape binds under `pool`, on a Unix socket, and
+//! on a generic struct whose type parameter is the state.
 
 use socketserver::{Conn, handle, hook, server};
 use std::io::{self, BufRead, BufReader, Write};
@@ -61,6 +62,25 @@ impl OnUnix {
     }
 }
 
+/// A generic server whose connections keep a state of its type parameter.
+#[server(transport = "tcp", concurrency = "threading", conn = "T")]
+struct Generic<T: Default + Send + Sync + 'static> {
+    _state: std::marker::PhantomData<T>,
+}
+
+impl<T: Default + Send + Sync + 'static> Generic<T> {
+    #[handle]
+    fn handle(&self, conn: &mut Conn<T>) -> io::Result<()> {
+        let _: &mut T = conn.state();
+        Ok(())
+    }
+
+    #[hook]
+    fn verify_request(&self, _client: &std::net::SocketAddr) -> bool {
+        true
+    }
+}
+
 fn main() -> io::Result<()> {
     let mut server = Counter.bind("127.0.0.1:0")?;
     let addr = *server.server_address();
@@ -75,5 +95,9 @@ fn main() -> io::Result<()> {
     serving.join().unwrap()?;
     drop(Pooled.bind("127.0.0.1:0")?);
     let _ = OnUnix.builder();
+    let generic = Generic::<Vec<u8>> {
+        _state: std::marker::PhantomData,
+    };
+    drop(generic.bind("127.0.0.1:0")?);
     Ok(())
 }
