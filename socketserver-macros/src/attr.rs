@@ -11,7 +11,9 @@ use crate::table::{
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
+use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, Token};
 
 /// A value as checked against its key's kind and range.
@@ -168,6 +170,41 @@ fn entry(input: ParseStream<'_>, config: &mut Config, errors: &mut Errors) {
             return;
         }
     };
+    // A type written out (`conn = Vec<u8>`) is no expression: said as what
+    // to write, and the key counted as written.
+    if let Some(key) = known.filter(|k| k.value == Value::Type)
+        && !input.peek(syn::Lit)
+    {
+        let fork = input.fork();
+        if let Ok(ty) = fork.parse::<syn::Type>()
+            && (fork.is_empty() || fork.peek(Token![,]))
+        {
+            input.advance_to(&fork);
+            let text = ty
+                .to_token_stream()
+                .to_string()
+                .replace(" < ", "<")
+                .replace(" >", ">")
+                .replace(" , ", ", ")
+                .replace(" :: ", "::");
+            errors.add_spanned(
+                &ty,
+                format!("`{name}` takes a type as a string: write `{name} = \"{text}\"`"),
+            );
+            // Taken as if quoted, so that a handler of that type is no
+            // second error.
+            if !config.written.iter().any(|(k, _)| k.name == key.name) {
+                config.written.push((key, key_span));
+                config.settings.push(Setting {
+                    key,
+                    value: Parsed::Type(text),
+                    key_span,
+                    span: ty.span(),
+                });
+            }
+            return;
+        }
+    }
     let value: Expr = match input.parse() {
         Ok(value) => value,
         Err(_) => {
@@ -633,6 +670,11 @@ mod tests {
         );
         let errors = parse_err(quote!(conn = ""));
         assert!(errors[0].contains("`conn` needs a type"), "{errors:?}");
+        let errors = parse_err(quote!(conn = Vec<u8>));
+        assert_eq!(
+            errors,
+            ["`conn` takes a type as a string: write `conn = \"Vec<u8>\"`"]
+        );
         let errors = parse_err(quote!(conn = Session));
         assert!(
             errors[0].contains("write `conn = \"Session\"`"),
