@@ -7,7 +7,7 @@
 
 use clap::{Args, ValueEnum};
 use socketserver::{
-    BindAddr, Builder, Concurrency, Forking, Pool, Service, Synchronous, Threading, Yields,
+    BindAddr, Builder, Drives, Forking, Pool, Service, Synchronous, Threading, Yields,
 };
 use std::io;
 use std::process::ExitCode;
@@ -103,7 +103,7 @@ where
 fn run<T, C, S>(builder: Builder<T, C, S>, addr: &str, options: &Options) -> io::Result<()>
 where
     T: Yields<S::Request>,
-    C: Concurrency,
+    C: Drives<S::Request>,
     S: Service,
     for<'a> &'a str: BindAddr<T>,
 {

@@ -6,7 +6,7 @@
 //! reported error, and the server goes on.
 
 use socketserver::{
-    Concurrency, Conn, Pool, RequestError, Server, Service, Synchronous, Tcp, Threading, handler_fn,
+    Conn, Event, Pool, RequestError, Server, Service, Synchronous, Tcp, Threading, handler_fn,
 };
 use socketserver_tests::{BOUND, connect, read_to_end, serve};
 use std::io::{self, BufRead, BufReader, Write};
@@ -35,7 +35,10 @@ fn upper() -> impl Service<Request = Conn<u32>> {
     })
 }
 
-fn start<C: Concurrency, S: Service>(concurrency: C, service: S) -> socketserver_tests::Running
+fn start<C: socketserver::Drives<S::Request>, S: Service>(
+    concurrency: C,
+    service: S,
+) -> socketserver_tests::Running
 where
     Tcp: socketserver::Yields<S::Request>,
     S::Request: socketserver::Request<Addr = SocketAddr>,
@@ -59,7 +62,7 @@ fn read_line(reader: &mut BufReader<TcpStream>) -> String {
 }
 
 /// What every model must do with `upper`.
-fn lines_partial_writes_state_and_quit<C: Concurrency>(concurrency: C) {
+fn lines_partial_writes_state_and_quit<C: socketserver::Drives<Conn<u32>>>(concurrency: C) {
     let running = start(concurrency, upper());
     let mut client = connect(running.addr());
     let mut replies = lines_of(&client);
@@ -104,6 +107,11 @@ fn threading_serves_a_buffer_handler() {
 #[test]
 fn pool_serves_a_buffer_handler() {
     lines_partial_writes_state_and_quit(Pool::new().workers(2));
+}
+
+#[test]
+fn event_serves_a_buffer_handler() {
+    lines_partial_writes_state_and_quit(Event::new().workers(2));
 }
 
 /// Says how many bytes it holds while no whole line has come; answers each

@@ -3,8 +3,8 @@
 //! the server when a hook fails or panics.
 
 use socketserver::{
-    Concurrency, RequestError, Server, Service, Stage, StreamRequest, Synchronous, Tcp, TcpServer,
-    Threading, ThreadingTcpServer, handler_fn,
+    RequestError, Server, Service, Stage, StreamRequest, Synchronous, Tcp, TcpServer, Threading,
+    ThreadingTcpServer, handler_fn,
 };
 use socketserver_tests::{
     Running, capture_logs, connect, logged, read_to_end, round_trip, serve, wait_until,
@@ -178,7 +178,9 @@ impl Service for Probe {
 }
 
 /// Serves `probe` on loopback with concurrency `C`; returns what it will see.
-fn start<C: Concurrency + Default>(probe: Probe) -> (Running, Arc<Seen>) {
+fn start<C: socketserver::Drives<socketserver::StreamRequest> + Default>(
+    probe: Probe,
+) -> (Running, Arc<Seen>) {
     let seen = Arc::clone(&probe.seen);
     let server = Server::<Tcp, C, Probe>::builder(probe)
         .bind(LOOPBACK)
@@ -233,7 +235,7 @@ fn handle_error_gets_the_client_and_the_error_handle_returned() {
 }
 
 /// A panic in `handle` reaches `handle_error`, and the server goes on serving.
-fn handle_panic_is_reported<C: Concurrency + Default>() {
+fn handle_panic_is_reported<C: socketserver::Drives<socketserver::StreamRequest> + Default>() {
     let (running, seen) = start::<C>(Probe::default());
     let (client, _) = exchange(running.addr(), b"panic\n");
     assert_eq!(

@@ -4,7 +4,7 @@
 //! `handle_request` serves exactly one request per call.
 
 use socketserver::{
-    Concurrency, DatagramRequest, Pool, Server, Service, StreamRequest, Threading, Udp, handler_fn,
+    DatagramRequest, Pool, Server, Service, StreamRequest, Threading, Udp, handler_fn,
 };
 use socketserver_tests::{BOUND, connect, read_to_end, serve, wait_until};
 use std::io::{self, Read, Write};
@@ -32,7 +32,11 @@ fn client_for(server: SocketAddr) -> UdpSocket {
 
 /// Eight clients, each with 300 datagrams of its own, one in flight at a
 /// time: every reply is the reply to that client's last datagram.
-fn many_clients_each_get_their_own_replies<C: Concurrency>(concurrency: C) {
+fn many_clients_each_get_their_own_replies<
+    C: socketserver::Drives<socketserver::DatagramRequest>,
+>(
+    concurrency: C,
+) {
     let server = Server::<Udp, Threading, _>::builder(reverse())
         .concurrency(concurrency)
         .bind("127.0.0.1:0")
@@ -87,7 +91,9 @@ impl Service for Held {
 
 /// After `shutdown()` has returned, a datagram that is waiting is not served,
 /// even once the handler still running has returned.
-fn nothing_is_served_after_shutdown<C: Concurrency>(concurrency: C) {
+fn nothing_is_served_after_shutdown<C: socketserver::Drives<socketserver::DatagramRequest>>(
+    concurrency: C,
+) {
     let handled = Arc::new(AtomicUsize::new(0));
     let (release, wait) = mpsc::channel();
     let held = Held {
@@ -171,7 +177,9 @@ fn handle_request_leaves_the_other_datagrams_to_the_next_calls() {
 
 /// Short connections at once against `max_connections = 2`: never more
 /// than two are served at a time, and every one is served.
-fn the_limit_holds_under_short_connections<C: Concurrency>(concurrency: C) {
+fn the_limit_holds_under_short_connections<C: socketserver::Drives<socketserver::StreamRequest>>(
+    concurrency: C,
+) {
     let now = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));
     let (n, m) = (Arc::clone(&now), Arc::clone(&most));

@@ -4,8 +4,7 @@
 //! `Pool`, through `serve_forever` and `handle_request`.
 
 use socketserver::{
-    Builder, Concurrency, Pool, PoolTcpServer, Server, StreamRequest, Tcp, ThreadingTcpServer,
-    handle, server,
+    Builder, Pool, PoolTcpServer, Server, StreamRequest, Tcp, ThreadingTcpServer, handle, server,
 };
 use socketserver_tests::gate::{Counters, Gate, assert_not_started, expect_started, release};
 use socketserver_tests::{BOUND, connect, echo, serve, wait_until};
@@ -15,7 +14,7 @@ use std::time::Duration;
 
 /// `builder` around a gate, at most `limit` connections, a loop that turns
 /// often.
-fn limited<C: Concurrency>(
+fn limited<C: socketserver::Drives<socketserver::StreamRequest>>(
     builder: impl FnOnce(Gate) -> Builder<Tcp, C, Gate>,
     limit: usize,
 ) -> (Server<Tcp, C, Gate>, Arc<Counters>) {
@@ -31,7 +30,9 @@ fn limited<C: Concurrency>(
 }
 
 /// The scenario every model must pass under `serve_forever`.
-fn beyond_the_limit_connections_wait_until_one_ends<C: Concurrency>(
+fn beyond_the_limit_connections_wait_until_one_ends<
+    C: socketserver::Drives<socketserver::StreamRequest>,
+>(
     server: Server<Tcp, C, Gate>,
     counters: &Counters,
     limit: usize,

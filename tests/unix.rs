@@ -10,9 +10,9 @@
 //! passes has left nothing in it (the guard checks).
 
 use socketserver::{
-    Concurrency, DatagramRequest, RequestError, Server, Service, Stage, StreamRequest, Synchronous,
-    Threading, ThreadingUnixDatagramServer, ThreadingUnixStreamServer, Unix, UnixDatagramServer,
-    UnixDgram, UnixStreamServer, handle, handler_fn, server,
+    DatagramRequest, RequestError, Server, Service, Stage, StreamRequest, Synchronous, Threading,
+    ThreadingUnixDatagramServer, ThreadingUnixStreamServer, Unix, UnixDatagramServer, UnixDgram,
+    UnixStreamServer, handle, handler_fn, server,
 };
 use socketserver_tests::{BOUND, TempDir, serve};
 use std::fs;
@@ -96,7 +96,10 @@ fn dgram_examine(dir: &TempDir, server: &Path) {
 
 /// CPython's `run_server` with a stream server of model `C`: three round
 /// trips, then the server closes, and its socket file is gone.
-fn run_stream_server<C: Concurrency + Default>() {
+fn run_stream_server<C>()
+where
+    C: socketserver::Drives<socketserver::StreamRequest<std::os::unix::net::UnixStream>> + Default,
+{
     let dir = TempDir::new();
     let path = dir.join("server.sock");
     let server = Server::<Unix, C, _>::builder(stream_echo())
@@ -113,7 +116,11 @@ fn run_stream_server<C: Concurrency + Default>() {
 }
 
 /// [`run_stream_server`] for datagrams.
-fn run_dgram_server<C: Concurrency + Default>() {
+fn run_dgram_server<C>()
+where
+    C: socketserver::Drives<socketserver::DatagramRequest<std::os::unix::net::UnixDatagram>>
+        + Default,
+{
     let dir = TempDir::new();
     let path = dir.join("server.sock");
     let server = Server::<UnixDgram, C, _>::builder(dgram_echo())

@@ -2,7 +2,7 @@
 //! every transport; and [`Unbound`]: a server whose socket exists but is not
 //! bound yet.
 
-use crate::concurrency::{Concurrency, Forking, Pool, Threading};
+use crate::concurrency::{Concurrency, Drives, Event, Forking, Pool, Threading};
 use crate::connections::Connections;
 use crate::job::Shared;
 use crate::server::Server;
@@ -72,6 +72,7 @@ impl<T: Transport, C: Concurrency + Default, S: Service> Server<T, C, S> {
     pub fn bind(addr: impl BindAddr<T>, service: S) -> io::Result<Self>
     where
         T: Yields<S::Request>,
+        C: Drives<S::Request>,
     {
         Server::builder(service).bind(addr)
     }
@@ -226,6 +227,16 @@ impl<T: Transport, S: Service> Builder<T, Forking, S> {
     }
 }
 
+impl<T: Transport, S: Service> Builder<T, Event, S> {
+    /// How many event loops serve connections, each on a thread of its own
+    /// (default: one per CPU). Binding fails with
+    /// [`io::ErrorKind::InvalidInput`] for 0.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.concurrency = self.concurrency.workers(workers);
+        self
+    }
+}
+
 impl<T: Transport, S: Service> Builder<T, Pool, S> {
     /// How many worker threads serve requests at once (default: one per
     /// CPU). Binding fails with [`io::ErrorKind::InvalidInput`] for 0.
@@ -246,7 +257,7 @@ impl<T: Transport, S: Service> Builder<T, Pool, S> {
 impl<T, C, S> Builder<T, C, S>
 where
     T: Transport + Yields<S::Request>,
-    C: Concurrency,
+    C: Concurrency + Drives<S::Request>,
     S: Service,
 {
     /// Creates the socket, binds it to `addr` and activates it (for a stream
@@ -350,7 +361,7 @@ pub struct Unbound<T: Transport, C, S> {
 impl<T, C, S> Unbound<T, C, S>
 where
     T: Transport + Yields<S::Request>,
-    C: Concurrency,
+    C: Concurrency + Drives<S::Request>,
     S: Service,
 {
     /// The socket, to set options on before it binds.

@@ -6,8 +6,9 @@
 //! wakes the server's loop when a request ends at the limit.
 
 use crate::report::emit;
-use crate::request::Close;
+use crate::request::{Close, ConnId, Switchboard};
 use crate::selector::Waker;
+use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
@@ -27,6 +28,9 @@ pub struct Connections {
 #[derive(Default)]
 struct State {
     slots: Vec<Slot>,
+    /// Of each place in `slots`: how many requests it has held, so that a
+    /// [`ConnId`] names one request only.
+    generations: Vec<u32>,
     free: Vec<usize>,
     open: usize,
     /// Threads waiting on `idle`: a request that ends wakes them only if
@@ -124,10 +128,15 @@ impl Connections {
             }
             None => {
                 state.slots.push(Slot::Pending);
+                state.generations.push(0);
                 state.slots.len() - 1
             }
         };
         Some(Ticket {
+            id: ConnId::new(
+                u32::try_from(index).unwrap_or(u32::MAX),
+                state.generations[index],
+            ),
             connections: Arc::clone(self),
             index,
             wake: true,
@@ -197,10 +206,58 @@ impl Connections {
     pub(crate) fn reopen(&self) {
         self.lock().closing = Closing::No;
     }
+
+    /// The closer of the open request `id`.
+    fn find(&self, id: ConnId) -> Option<Arc<dyn Close>> {
+        let state = self.lock();
+        match state.slots.get(id.index()) {
+            Some(Slot::Open(_, closer)) if state.generations[id.index()] == id.generation() => {
+                Some(Arc::clone(closer))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How a handler reaches the other connections: through their closers,
+/// which know where each is served. The registry's lock is not held while
+/// sending.
+impl Switchboard for Connections {
+    fn send(&self, to: ConnId, bytes: &[u8]) -> io::Result<()> {
+        match self.find(to) {
+            Some(closer) => closer.send(&Arc::from(bytes)),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no connection {to} is open"),
+            )),
+        }
+    }
+
+    fn broadcast(&self, from: ConnId, bytes: &[u8]) -> usize {
+        let closers: Vec<Arc<dyn Close>> = {
+            let state = self.lock();
+            state
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|&(index, _)| index != from.index())
+                .filter_map(|(_, slot)| match slot {
+                    Slot::Open(_, closer) => Some(Arc::clone(closer)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        closers
+            .iter()
+            .filter(|closer| closer.send(&bytes).is_ok())
+            .count()
+    }
 }
 
 /// One request's place in the registry; dropping it removes the request.
 pub(crate) struct Ticket {
+    id: ConnId,
     connections: Arc<Connections>,
     index: usize,
     /// Whether letting go of it at the limit wakes the loop.
@@ -208,6 +265,16 @@ pub(crate) struct Ticket {
 }
 
 impl Ticket {
+    /// The request's name, by which other handlers send to it.
+    pub(crate) fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The registry, as the request's handler reaches the other connections.
+    pub(crate) fn switchboard(&self) -> Arc<dyn Switchboard> {
+        self.connections.clone()
+    }
+
     /// Gives back a place the loop took and did not use (nothing to accept,
     /// or the request refused): the loop, which holds it, goes on by itself,
     /// so it is not woken.
@@ -239,6 +306,7 @@ impl Drop for Ticket {
         // At the limit the loop stopped accepting; it may again.
         let was_full = self.wake && connections.limit.is_some_and(|limit| state.open >= limit);
         state.slots[self.index] = Slot::Free;
+        state.generations[self.index] = state.generations[self.index].wrapping_add(1);
         state.free.push(self.index);
         state.open -= 1;
         if state.open == 0 && state.waiting > 0 {

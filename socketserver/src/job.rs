@@ -5,7 +5,7 @@
 use crate::connections::{Connections, Ticket};
 use crate::error::{RequestError, Stage};
 use crate::report::{catch_panic, emit};
-use crate::request::{Close, Request, RequestConfig};
+use crate::request::{Request, RequestConfig};
 use crate::service::{ClientAddr, Service};
 use std::fmt;
 use std::io;
@@ -18,6 +18,14 @@ pub(crate) struct Shared<S> {
     pub(crate) config: RequestConfig,
     pub(crate) connections: Arc<Connections>,
 }
+
+/// A job taken apart: see [`Job::into_parts`].
+pub(crate) type Parts<S> = (
+    <<S as Service>::Request as Request>::Conn,
+    ClientAddr<S>,
+    Arc<Shared<S>>,
+    Ticket,
+);
 
 /// An accepted request, waiting to be served by [`Job::run`].
 ///
@@ -61,7 +69,12 @@ impl<S: Service> Job<S> {
             shared,
             ticket,
         } = self;
-        serve(conn, client, &shared, |closer| ticket.attach(closer));
+        serve(conn, client, &shared, |req| {
+            if let Some(closer) = req.closer() {
+                ticket.attach(closer);
+            }
+            req.join(ticket.id(), ticket.switchboard());
+        });
         // The ticket goes last, so a waiting `server_close` returns only once the
         // connection is closed.
         drop(ticket);
@@ -86,6 +99,19 @@ impl<S: Service> Job<S> {
         serve(conn, client, &shared, |_| {})
     }
 
+    /// The request's parts, for a model that opens and serves it itself
+    /// (an event loop): the connection, the client, what the server's
+    /// requests share, and the request's place in the registry.
+    pub(crate) fn into_parts(self) -> Parts<S> {
+        let Job {
+            conn,
+            client,
+            shared,
+            ticket,
+        } = self;
+        (conn, client, shared, ticket)
+    }
+
     /// Lets go of the connection in this process (closing this process's copy
     /// of it: a child that was forked has its own) and keeps the request's
     /// place in the registry, for a request served elsewhere.
@@ -97,13 +123,13 @@ impl<S: Service> Job<S> {
 }
 
 /// Opens the request, runs `setup`, `handle`, `finish` and closes it, passing
-/// its closer (if it has one) to `attach` once it is open; every error and
-/// panic goes to `handle_error`. Returns whether every step succeeded.
+/// it to `opened` once it is open (to record it in the registry); every error
+/// and panic goes to `handle_error`. Returns whether every step succeeded.
 fn serve<S: Service>(
     conn: <S::Request as Request>::Conn,
     client: ClientAddr<S>,
     shared: &Shared<S>,
-    attach: impl FnOnce(Arc<dyn Close>),
+    opened: impl FnOnce(&mut S::Request),
 ) -> bool {
     let service = &shared.service;
     let mut req = match S::Request::open(conn, client.clone(), &shared.config) {
@@ -113,9 +139,7 @@ fn serve<S: Service>(
             return false;
         }
     };
-    if let Some(closer) = req.closer() {
-        attach(closer);
-    }
+    opened(&mut req);
     let mut ok = true;
     let mut failed = |e| {
         ok = false;

@@ -201,9 +201,9 @@ mod shutdown;
 mod signals;
 
 pub use builder::{Builder, Unbound};
-pub use concurrency::{Concurrency, Forking, Pool, Synchronous, Threading};
+pub use concurrency::{Concurrency, Drives, Event, Forking, Pool, Synchronous, Threading};
 pub use error::{RequestError, Stage, log_request_error};
-pub use request::{Conn, ConnState, Input, Output};
+pub use request::{Conn, ConnId, ConnState, Input, Output};
 pub use request::{DatagramRequest, DatagramSocket, RFile, Request, Stream, StreamRequest, WFile};
 pub use server::Server;
 pub use service::{ClientAddr, HandlerFn, Service, handler_fn};

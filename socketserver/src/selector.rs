@@ -220,6 +220,25 @@ impl<D> Selector<D> {
         self.entry(key).map(|entry| entry.interest)
     }
 
+    /// Every registration, by key, with its data (Python's `get_map`).
+    pub fn iter(&self) -> impl Iterator<Item = (Key, &D)> + '_ {
+        self.slots.iter().enumerate().filter_map(|(index, slot)| {
+            let entry = slot.entry.as_ref()?;
+            Some((Key::new(index, slot.generation), &entry.data))
+        })
+    }
+
+    /// Every registration, by key, with its data, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Key, &mut D)> + '_ {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(index, slot)| {
+                let entry = slot.entry.as_mut()?;
+                Some((Key::new(index, slot.generation), &mut entry.data))
+            })
+    }
+
     /// How many registrations there are (the waker counts as one).
     pub fn len(&self) -> usize {
         self.len

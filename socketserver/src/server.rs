@@ -2,7 +2,7 @@
 //! selector loop that accepts requests and hands them on (Python's `BaseServer`).
 
 use crate::accept::{Backoff, Recovery, recovery};
-use crate::concurrency::Concurrency;
+use crate::concurrency::{Concurrency, Drives};
 use crate::connections::Connections;
 use crate::error::{RequestError, Stage};
 use crate::intake::{Intake, Taken};
@@ -114,7 +114,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
         let fd = transport.as_fd().as_raw_fd();
         let listener = selector.register(&mut SourceFd(&fd), Interest::READABLE, Role::Listener)?;
         let (_, waker) = selector.waker(Role::Waker)?;
-        concurrency.attach(waker.clone());
+        concurrency.attach(waker.clone())?;
         let connections = Arc::clone(&shared.connections);
         connections.attach(waker.clone());
         let control = Arc::new(Control::new(
@@ -222,7 +222,7 @@ impl<T: Transport, C: Concurrency, S: Service> Server<T, C, S> {
 impl<T, C, S> Server<T, C, S>
 where
     T: Transport,
-    C: Concurrency,
+    C: Concurrency + Drives<S::Request>,
     S: Service,
     T: Yields<S::Request>,
 {

@@ -8,7 +8,8 @@
 pub mod gate;
 
 use socketserver::{
-    Concurrency, Server, Service, ShutdownHandle, StreamRequest, Transport, Yields, handler_fn,
+    Concurrency, Drives, Server, Service, ShutdownHandle, StreamRequest, Transport, Yields,
+    handler_fn,
 };
 use std::fs;
 use std::io::{self, Read, Write};
@@ -37,7 +38,7 @@ pub struct Running<A = SocketAddr> {
 pub fn serve<T, C, S>(mut server: Server<T, C, S>) -> Running<T::Addr>
 where
     T: Transport + Yields<S::Request>,
-    C: Concurrency,
+    C: Concurrency + Drives<S::Request>,
     S: Service,
 {
     let addr = server.server_address().clone();

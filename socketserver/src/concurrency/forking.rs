@@ -5,10 +5,11 @@
 
 #![allow(unsafe_code)]
 
-use super::{Concurrency, Job, sealed};
+use super::{Concurrency, Drives, Job, sealed};
 use crate::connections::{Connections, Place, Ticket};
 use crate::report::{self, emit};
 use crate::request::Close;
+use crate::request::Request;
 use crate::selector::Waker;
 use crate::service::Service;
 use crate::signals;
@@ -373,8 +374,8 @@ fn serve_in_child<S: Service>(job: Job<S>, stderr: Option<&File>) -> ! {
 
 impl sealed::Sealed for Forking {}
 
-impl Concurrency for Forking {
-    fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()> {
+impl<R: Request> Drives<R> for Forking {
+    fn process<S: Service<Request = R>>(&mut self, job: Job<S>) -> io::Result<()> {
         if self.stderr.is_none() {
             self.stderr = io::stderr()
                 .as_fd()
@@ -412,7 +413,9 @@ impl Concurrency for Forking {
         });
         Ok(())
     }
+}
 
+impl Concurrency for Forking {
     fn has_capacity(&self) -> bool {
         self.children.len() < self.max_children
     }
@@ -427,7 +430,7 @@ impl Concurrency for Forking {
         Ok(())
     }
 
-    fn attach(&mut self, wake_loop: Waker) {
+    fn attach(&mut self, wake_loop: Waker) -> io::Result<()> {
         match ChildExits::watch(wake_loop) {
             Ok(exits) => self.exits = Some(exits),
             Err(e) => emit!(
@@ -436,6 +439,7 @@ impl Concurrency for Forking {
                  within its poll_interval"
             ),
         }
+        Ok(())
     }
 
     fn service_actions(&mut self) {

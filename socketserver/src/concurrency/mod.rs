@@ -20,11 +20,13 @@
 //! `poll_interval`). A bound on open connections whatever the model does is
 //! `max_connections` ([`Builder::max_connections`](crate::Builder::max_connections)).
 
+mod event;
 mod forking;
 mod pool;
 mod synchronous;
 mod threading;
 
+pub use event::Event;
 pub use forking::Forking;
 pub use pool::Pool;
 pub use synchronous::Synchronous;
@@ -33,6 +35,7 @@ pub use threading::Threading;
 use crate::connections::Connections;
 pub use crate::job::Job;
 use crate::report::emit;
+use crate::request::Request;
 use crate::selector::Waker;
 use crate::service::Service;
 use std::io;
@@ -44,10 +47,6 @@ pub(crate) mod sealed {
 
 /// A concurrency model; implemented by this crate's models only.
 pub trait Concurrency: sealed::Sealed + Send + 'static {
-    /// Starts serving `job` (Python's `process_request`). An error means the job
-    /// could not be started; it has been dropped, which closed its connection.
-    fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()>;
-
     /// Whether the model can take one more request now. While it cannot, the
     /// server stops accepting: connections wait in the kernel's listen queue
     /// (datagrams in the socket's buffer), and the model wakes the loop through
@@ -66,9 +65,15 @@ pub trait Concurrency: sealed::Sealed + Send + 'static {
         Ok(())
     }
 
-    /// Called once, when the server is made, with what wakes its loop.
-    fn attach(&mut self, wake_loop: Waker) {
+    /// Called once, when the server is made, with what wakes its loop; a
+    /// model that runs threads of its own starts them here.
+    ///
+    /// # Errors
+    ///
+    /// When the model cannot start (binding the server then fails with it).
+    fn attach(&mut self, wake_loop: Waker) -> io::Result<()> {
         let _ = wake_loop;
+        Ok(())
     }
 
     /// Housekeeping (such as reaping finished threads or child processes), on
@@ -79,6 +84,23 @@ pub trait Concurrency: sealed::Sealed + Send + 'static {
     /// `shutdown_timeout`; the connections still open then are shut down, so
     /// their handlers see end of input and return, and are waited for.
     fn close(&mut self, connections: &Connections, shutdown_timeout: Duration);
+}
+
+/// The kinds of request a concurrency model can serve: checked where a server
+/// is bound, so that a handler a model cannot drive (a `StreamRequest`
+/// handler under [`Event`], which would block its loop) is a compile error on
+/// the user's code. The blocking models serve every kind.
+#[diagnostic::on_unimplemented(
+    message = "the `{Self}` concurrency model cannot serve `{R}` requests",
+    label = "`{Self}` cannot serve these requests",
+    note = "under `Event` a stream handler takes `&mut Conn` (the buffer shape: it is called with \
+            the bytes received so far and never blocks the loop), not `&mut StreamRequest`"
+)]
+pub trait Drives<R: Request>: Concurrency {
+    /// Starts serving `job` (Python's `process_request`). An error means the job
+    /// could not be started; it has been dropped, which closed its connection.
+    #[doc(hidden)]
+    fn process<S: Service<Request = R>>(&mut self, job: Job<S>) -> io::Result<()>;
 }
 
 /// Waits for every open connection: up to `shutdown_timeout`, then shuts the

@@ -1,9 +1,10 @@
 //! [`Pool`]: a bounded pool of worker threads with a bounded queue, for
 //! back-pressure instead of a thread for every connection.
 
-use super::{Concurrency, Job, sealed, wait_for_connections};
+use super::{Concurrency, Drives, Job, sealed, wait_for_connections};
 use crate::connections::Connections;
 use crate::report::{catch_panic, emit};
+use crate::request::Request;
 use crate::selector::Waker;
 use crate::service::Service;
 use std::collections::VecDeque;
@@ -227,8 +228,8 @@ fn work(shared: &Shared, limit: usize) {
 
 impl sealed::Sealed for Pool {}
 
-impl Concurrency for Pool {
-    fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()> {
+impl<R: Request> Drives<R> for Pool {
+    fn process<S: Service<Request = R>>(&mut self, job: Job<S>) -> io::Result<()> {
         self.shared.load.fetch_add(1, Ordering::AcqRel);
         if let Err(e) = self.top_up() {
             self.shared.load.fetch_sub(1, Ordering::AcqRel);
@@ -244,13 +245,16 @@ impl Concurrency for Pool {
         }
         Ok(())
     }
+}
 
+impl Concurrency for Pool {
     fn has_capacity(&self) -> bool {
         self.shared.load.load(Ordering::Acquire) < self.limit()
     }
 
-    fn attach(&mut self, wake_loop: Waker) {
+    fn attach(&mut self, wake_loop: Waker) -> io::Result<()> {
         let _ = self.shared.wake_loop.set(wake_loop);
+        Ok(())
     }
 
     fn validate(&self) -> io::Result<()> {

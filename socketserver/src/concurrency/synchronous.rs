@@ -1,7 +1,8 @@
 //! [`Synchronous`]: one request at a time, in the server loop.
 
-use super::{Concurrency, Job, sealed};
+use super::{Concurrency, Drives, Job, sealed};
 use crate::connections::Connections;
+use crate::request::Request;
 use crate::service::Service;
 use std::io;
 use std::time::Duration;
@@ -17,12 +18,14 @@ pub struct Synchronous;
 
 impl sealed::Sealed for Synchronous {}
 
-impl Concurrency for Synchronous {
-    fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()> {
+impl<R: Request> Drives<R> for Synchronous {
+    fn process<S: Service<Request = R>>(&mut self, job: Job<S>) -> io::Result<()> {
         job.run();
         Ok(())
     }
+}
 
+impl Concurrency for Synchronous {
     fn close(&mut self, _connections: &Connections, _shutdown_timeout: Duration) {
         // Every request ran to its end inside `process`.
     }

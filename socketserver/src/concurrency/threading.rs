@@ -1,7 +1,8 @@
 //! [`Threading`]: a thread per connection, Python's `ThreadingMixIn`.
 
-use super::{Concurrency, Job, sealed, wait_for_connections};
+use super::{Concurrency, Drives, Job, sealed, wait_for_connections};
 use crate::connections::Connections;
+use crate::request::Request;
 use crate::service::Service;
 use std::fmt;
 use std::io;
@@ -246,8 +247,8 @@ impl Threading {
 
 impl sealed::Sealed for Threading {}
 
-impl Concurrency for Threading {
-    fn process<S: Service>(&mut self, job: Job<S>) -> io::Result<()> {
+impl<R: Request> Drives<R> for Threading {
+    fn process<S: Service<Request = R>>(&mut self, job: Job<S>) -> io::Result<()> {
         let Err(task) = self.idle.hand_over(Box::new(move || job.run())) else {
             return Ok(());
         };
@@ -265,7 +266,9 @@ impl Concurrency for Threading {
         }
         Ok(())
     }
+}
 
+impl Concurrency for Threading {
     fn service_actions(&mut self) {
         self.reap();
     }

@@ -60,8 +60,62 @@ pub struct Conn<St = (), S: Stream = TcpStream> {
     close: bool,
     /// Whether the handler was called once more after the input ended.
     told_end: bool,
+    /// Whether input came (or ended) since the handler was last called.
+    fresh: bool,
     /// How much unconsumed input the handler was last called with.
     given: Option<usize>,
+    /// Its name among the server's connections, and the way to the others.
+    peer: Option<(ConnId, Arc<dyn Switchboard>)>,
+}
+
+/// Names one open connection of a server, for [`Conn::send_to`]: no two
+/// connections open at once have the same, and a connection that closed
+/// leaves its name to no other, so a message for it is never delivered to
+/// the one that comes after it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(u64);
+
+impl ConnId {
+    /// The name of the `generation`th connection in the registry's place `index`.
+    #[doc(hidden)]
+    pub fn new(index: u32, generation: u32) -> ConnId {
+        ConnId((u64::from(generation) << 32) | u64::from(index))
+    }
+
+    /// The place in the registry.
+    #[doc(hidden)]
+    pub fn index(self) -> usize {
+        (self.0 & u64::from(u32::MAX)) as usize
+    }
+
+    /// Which connection of that place.
+    #[doc(hidden)]
+    pub fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
+impl fmt::Debug for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConnId({}#{})", self.index(), self.generation())
+    }
+}
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.index(), self.generation())
+    }
+}
+
+/// The other connections of a server, as a handler reaches them: the
+/// registry of open requests.
+#[doc(hidden)]
+pub trait Switchboard: Send + Sync {
+    /// Queues `bytes` to the connection `to`.
+    fn send(&self, to: ConnId, bytes: &[u8]) -> io::Result<()>;
+    /// Queues `bytes` to every open connection but `from` that can be sent
+    /// to; returns how many.
+    fn broadcast(&self, from: ConnId, bytes: &[u8]) -> usize;
 }
 
 /// The bytes a connection has received and its handler has not consumed.
@@ -75,6 +129,8 @@ pub struct Input {
     /// looks on from, so that a long line coming in pieces is scanned once.
     scanned: usize,
     ended: bool,
+    /// Whether `buf` is an event loop's buffer, lent for one turn.
+    lent: bool,
     /// How much unconsumed input may be held: [`INPUT_LIMIT`], or more when a
     /// framing helper was asked for a longer message, or what the handler set.
     limit: usize,
@@ -88,6 +144,7 @@ impl Default for Input {
             end: 0,
             scanned: 0,
             ended: false,
+            lent: false,
             limit: INPUT_LIMIT,
         }
     }
@@ -97,6 +154,8 @@ impl Default for Input {
 #[derive(Default)]
 pub struct Output {
     buf: Vec<u8>,
+    /// Whether `buf` is an event loop's buffer, lent for one turn.
+    lent: bool,
 }
 
 /// The kinds of state a buffer-shaped handler can keep per connection.
@@ -147,6 +206,48 @@ impl<St, S: Stream> Conn<St, S> {
         &self.client
     }
 
+    /// This connection's name, by which other connections' handlers send to
+    /// it ([`send_to`](Conn::send_to)).
+    pub fn id(&self) -> ConnId {
+        self.peer
+            .as_ref()
+            .map_or(ConnId::new(u32::MAX, u32::MAX), |(id, _)| *id)
+    }
+
+    /// Queues `bytes` to the connection named `to`, from this connection's
+    /// handler, whichever worker serves it: they are sent after what that
+    /// connection has queued so far, and never in the middle of one of its
+    /// own writes. To this connection itself, [`write`](Conn::write) instead.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::NotFound`] when no connection of that name is open
+    /// (it has closed); [`io::ErrorKind::Unsupported`] when it, or this one,
+    /// is not served by an event loop (`concurrency = "event"`).
+    pub fn send_to(&self, to: ConnId, bytes: &[u8]) -> io::Result<()> {
+        match &self.peer {
+            Some((_, peers)) => peers.send(to, bytes),
+            None => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "cannot send to connection {to}: this connection is served in a process of \
+                     its own (`forking`), apart from the others"
+                ),
+            )),
+        }
+    }
+
+    /// Queues `bytes` to every other open connection of the server that can
+    /// be sent to (see [`send_to`](Conn::send_to)); returns how many. This
+    /// connection's own copy, if it wants one, goes through
+    /// [`write`](Conn::write).
+    pub fn broadcast(&self, bytes: &[u8]) -> usize {
+        match &self.peer {
+            Some((id, peers)) => peers.broadcast(*id, bytes),
+            None => 0,
+        }
+    }
+
     /// Sends what the handler queued.
     fn flush(&mut self) -> io::Result<()> {
         self.io.flush(&mut self.output.buf)
@@ -178,7 +279,168 @@ impl<St, S: Stream> Conn<St, S> {
         if n == 0 {
             input.ended = true;
         }
+        self.fresh = true;
         Ok(())
+    }
+
+    /// Whether the handler is to be called (again) on what it has, and if
+    /// so, notes what it is called with: new input (or its end), or what is
+    /// left after it consumed some and left some (perhaps another whole
+    /// message). Not after [`close`](Conn::close).
+    fn wants_turn(&mut self) -> bool {
+        if self.close {
+            return false;
+        }
+        let left = self.input.unconsumed().len();
+        let again = self.given.is_some_and(|given| left > 0 && left < given);
+        let fresh = std::mem::take(&mut self.fresh);
+        if !(fresh || again || self.input.ended && !self.told_end) {
+            return false;
+        }
+        self.told_end = self.input.ended;
+        self.given = Some(left);
+        true
+    }
+}
+
+/// What one read of a connection under an event loop gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Filled {
+    /// Some bytes, or the end of input; `more`: the read filled the room it
+    /// had, so more may be waiting.
+    Read { more: bool },
+    /// Nothing was waiting.
+    Blocked,
+}
+
+/// Driving a connection from an event loop: the loop reads, calls the
+/// handler and writes when the socket is ready, without ever waiting.
+impl<St, S: Stream> Conn<St, S> {
+    /// The connection, to register with a selector.
+    pub(crate) fn stream(&self) -> &S {
+        self.io.stream()
+    }
+
+    /// Reads once, without waiting: into `scratch`, an event loop's buffer,
+    /// when the connection holds no unconsumed input (so that an idle
+    /// connection holds no buffer of its own), or after what it holds.
+    /// Nothing after a [`close`](Conn::close) or the end of input.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::WouldBlock`] never (that is [`Filled::Blocked`]);
+    /// [`io::ErrorKind::InvalidData`] when the handler consumed nothing of a
+    /// full input (see [`Input::set_limit`]); the read's own error.
+    pub(crate) fn read_ready(&mut self, scratch: &mut Vec<u8>) -> io::Result<Filled> {
+        let input = &mut self.input;
+        if self.close || input.ended {
+            return Ok(Filled::Blocked);
+        }
+        let room = if input.start == input.end && !input.lent {
+            std::mem::swap(&mut input.buf, scratch);
+            input.lent = true;
+            (input.start, input.end, input.scanned) = (0, 0, 0);
+            input.buf.len().min(input.limit())
+        } else {
+            // As `fill` makes room.
+            0
+        };
+        let result = if input.lent {
+            match self.io.read(&mut input.buf[..room]) {
+                Ok(n) => {
+                    input.end = n;
+                    input.ended = n == 0;
+                    self.fresh = true;
+                    Ok(Filled::Read { more: n == room })
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            let before = input.end;
+            self.fill().map(|()| {
+                let input = &self.input;
+                Filled::Read {
+                    more: input.end - before > 0 && input.end == input.buf.len(),
+                }
+            })
+        };
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Filled::Blocked),
+            other => other,
+        }
+    }
+
+    /// Calls `handle` for what came, as often as the blocking adapter would:
+    /// once for new input (or its end), and again while it consumes some and
+    /// leaves some. What it writes goes into `scratch`, an event loop's
+    /// buffer, when the connection has nothing queued of its own.
+    pub(crate) fn handle_ready<E>(
+        &mut self,
+        scratch: &mut Vec<u8>,
+        mut handle: impl FnMut(&mut Self) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.output.buf.is_empty() && !self.output.lent {
+            std::mem::swap(&mut self.output.buf, scratch);
+            self.output.lent = true;
+        }
+        while self.wants_turn() {
+            handle(self)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is queued, as far as the socket takes it without
+    /// waiting: whether all of it went.
+    pub(crate) fn write_ready(&mut self) -> io::Result<bool> {
+        match self.flush() {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the event loop's buffers back, keeping (in buffers of the
+    /// connection's own, as small as they can be) only the unconsumed input
+    /// and the unsent output: an idle connection holds no buffer at all.
+    pub(crate) fn settle(&mut self, input_scratch: &mut Vec<u8>, output_scratch: &mut Vec<u8>) {
+        let input = &mut self.input;
+        let left = input.end - input.start;
+        if input.lent {
+            let mut own = Vec::new();
+            if left > 0 {
+                own = vec![0; left.max(FIRST_INPUT_SIZE).min(input.limit().max(left))];
+                own[..left].copy_from_slice(&input.buf[input.start..input.end]);
+            }
+            input.scanned = input.scanned.saturating_sub(input.start);
+            std::mem::swap(&mut input.buf, input_scratch);
+            input.buf = own;
+            (input.start, input.end) = (0, left);
+            input.lent = false;
+        } else if left == 0 && !input.buf.is_empty() {
+            input.buf = Vec::new();
+            (input.start, input.end, input.scanned) = (0, 0, 0);
+        }
+        let output = &mut self.output;
+        if output.lent {
+            let own = output.buf.as_slice().to_vec();
+            output.buf.clear();
+            std::mem::swap(&mut output.buf, output_scratch);
+            output.buf = own;
+            output.lent = false;
+        } else if output.buf.is_empty() && output.buf.capacity() > 0 {
+            output.buf = Vec::new();
+        }
+    }
+
+    /// How many bytes are queued to send.
+    pub(crate) fn queued(&self) -> usize {
+        self.output.buf.len()
+    }
+
+    /// Whether the handler is done with the connection: it closed it, or
+    /// was told the input ended.
+    pub(crate) fn is_done(&self) -> bool {
+        self.close || self.told_end
     }
 }
 
@@ -374,8 +636,14 @@ impl<St: ConnState, S: Stream> Request for Conn<St, S> {
             state: St::default(),
             close: false,
             told_end: false,
+            fresh: false,
             given: None,
+            peer: None,
         })
+    }
+
+    fn join(&mut self, id: ConnId, peers: Arc<dyn Switchboard>) {
+        self.peer = Some((id, peers));
     }
 
     fn closer(&self) -> Option<Arc<dyn Close>> {
@@ -388,23 +656,15 @@ impl<St: ConnState, S: Stream> Request for Conn<St, S> {
 
     fn next_turn(&mut self) -> io::Result<bool> {
         self.flush()?;
-        if self.close {
-            return Ok(false);
-        }
-        let left = self.input.unconsumed().len();
-        // It took something and left some: perhaps another whole message.
-        if self.given.is_some_and(|given| left > 0 && left < given) {
-            self.given = Some(left);
+        if self.wants_turn() {
             return Ok(true);
         }
-        if !self.input.ended {
-            self.fill()?;
-        } else if self.told_end {
+        if self.close || self.input.ended {
             return Ok(false);
         }
-        self.told_end = self.input.ended;
-        self.given = Some(self.input.unconsumed().len());
-        Ok(true)
+        // Waits for input (or its end): then there is a turn.
+        self.fill()?;
+        Ok(self.wants_turn())
     }
 
     fn close(mut self) -> io::Result<()> {

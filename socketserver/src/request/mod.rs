@@ -5,7 +5,8 @@ mod buffer;
 mod datagram;
 mod stream;
 
-pub use buffer::{Conn, ConnState, Input, Output};
+pub(crate) use buffer::Filled;
+pub use buffer::{Conn, ConnId, ConnState, Input, Output, Switchboard};
 pub use datagram::{Datagram, DatagramRequest, DatagramSocket};
 pub use stream::{RFile, Stream, StreamRequest, WFile};
 
@@ -51,6 +52,13 @@ pub trait Request: sealed::Sealed + Sized + Send + 'static {
         Ok(false)
     }
 
+    /// Tells the request its name among the server's open connections, and
+    /// how to reach the others (for a handler that sends to them).
+    #[doc(hidden)]
+    fn join(&mut self, id: ConnId, peers: Arc<dyn Switchboard>) {
+        let _ = (id, peers);
+    }
+
     /// Sends what is left and releases the connection.
     #[doc(hidden)]
     fn close(self) -> io::Result<()>;
@@ -67,6 +75,17 @@ pub trait Request: sealed::Sealed + Sized + Send + 'static {
 #[doc(hidden)]
 pub trait Close: Send + Sync {
     fn force_close(&self);
+
+    /// Queues `bytes` to the connection, for another connection's handler
+    /// ([`Conn::send_to`]).
+    fn send(&self, bytes: &Arc<[u8]>) -> io::Result<()> {
+        let _ = bytes;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "only a connection served by an event loop (`concurrency = \"event\"`) can be sent \
+             to by another connection's handler",
+        ))
+    }
 }
 
 /// The per-request settings a server applies to each request it opens.

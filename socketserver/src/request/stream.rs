@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::os::unix::net::{self as unix, UnixStream};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +21,7 @@ const FIRST_INPUT_SIZE: usize = 512;
 
 /// A connected, blocking byte stream a [`StreamRequest`] is made of:
 /// [`TcpStream`], or [`UnixStream`] (with the [`Unix`](crate::Unix) transport).
-pub trait Stream: sealed::Sealed + fmt::Debug + Send + Sync + 'static {
+pub trait Stream: sealed::Sealed + AsFd + fmt::Debug + Send + Sync + 'static {
     /// The address type of the peer.
     type Addr: Clone + fmt::Debug + Send + Sync + 'static;
 
@@ -34,6 +35,9 @@ pub trait Stream: sealed::Sealed + fmt::Debug + Send + Sync + 'static {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// Sets the timeout of writes.
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Makes reads and writes fail with [`io::ErrorKind::WouldBlock`]
+    /// instead of waiting (for an event loop).
+    fn set_nonblocking(&self, on: bool) -> io::Result<()>;
 }
 
 impl sealed::Sealed for TcpStream {}
@@ -56,6 +60,9 @@ impl Stream for TcpStream {
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_write_timeout(self, timeout)
     }
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        TcpStream::set_nonblocking(self, on)
+    }
 }
 
 impl sealed::Sealed for UnixStream {}
@@ -77,6 +84,9 @@ impl Stream for UnixStream {
     }
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         UnixStream::set_write_timeout(self, timeout)
+    }
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        UnixStream::set_nonblocking(self, on)
     }
 }
 
@@ -308,6 +318,11 @@ impl<S: Stream> Io<S> {
         self.stream
             .write(buf)
             .map_err(|e| timed_out(e, self.timeout, "the client took no output"))
+    }
+
+    /// The connection.
+    pub(super) fn stream(&self) -> &S {
+        &self.stream
     }
 
     /// Sends all of `output`; on an error, what was not sent stays in it.

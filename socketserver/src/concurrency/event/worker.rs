@@ -1,0 +1,441 @@
+//! One worker of [`Event`](super::Event): a thread running an event loop on
+//! a [`Selector`] of its own, serving every connection handed to it, and
+//! an inbox through which other threads reach it (new connections,
+//! datagrams to serve, bytes for a connection, closings, the stop).
+
+use crate::report::emit;
+use crate::request::Close;
+use crate::selector::{Events, Interest, Key, Ready, Selector, Waker};
+use mio::unix::SourceFd;
+use std::io;
+use std::mem;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How many events one wait takes at most.
+const EVENTS: usize = 1024;
+/// The size of the worker's read buffer, which every connection reads
+/// into: the most one connection reads in one turn (unless its handler
+/// holds a partial message, which it reads after).
+const READ_BUFFER: usize = 64 * 1024;
+/// How often idle connections are looked for, at most and at least, as a
+/// share of the timeout: a connection is closed between `timeout` and
+/// `timeout` and a quarter after its last input.
+const SWEEP_SHARE: u32 = 4;
+const SWEEP_AT_LEAST: Duration = Duration::from_millis(10);
+const SWEEP_AT_MOST: Duration = Duration::from_secs(1);
+
+/// What other threads ask of a worker.
+pub(super) enum Message {
+    /// A connection to open and serve.
+    Open(Box<dyn Open>),
+    /// A datagram's request to serve, here and now.
+    Run(Box<dyn FnOnce() + Send>),
+    /// Bytes for a connection, from another connection's handler.
+    Send(Key, Arc<[u8]>),
+    /// End a connection (the server gave up waiting for it).
+    Close(Key),
+    /// The server is closing: send what is queued, close every connection
+    /// (by the deadline at the latest), and end.
+    Stop(Option<Instant>),
+}
+
+/// A connection on its way to a worker.
+pub(super) trait Open: Send {
+    /// Opens the connection and runs `setup`; `None` when it ended there
+    /// (what went wrong was reported).
+    fn open(self: Box<Self>, now: Instant) -> Option<Box<dyn Drive>>;
+}
+
+/// A connection a worker serves, as the worker sees it.
+pub(super) trait Drive: Send {
+    /// The socket, to register and unregister.
+    fn fd(&self) -> RawFd;
+    /// Records where the connection is served, in the registry of open
+    /// requests: what closes it and sends to it from other threads.
+    fn attach(&mut self, remote: Arc<Remote>);
+    /// One turn, on readiness or when the connection asked for another:
+    /// write what is queued, read once, call the handler, write.
+    fn turn(&mut self, buffers: &mut Buffers, readiness: Readiness) -> Next;
+    /// Queues bytes another connection's handler sent, and writes.
+    fn deliver(&mut self, buffers: &mut Buffers, bytes: &[u8]) -> Next;
+    /// The idle timeout of the connection, if it has one.
+    fn timeout(&self) -> Option<Duration>;
+    /// When the client last sent something.
+    fn last_input(&self) -> Instant;
+    /// Reports that the client sent nothing for `timeout`.
+    fn time_out(&mut self, timeout: Duration);
+    /// The server is closing: the handler is not called again; `Close`
+    /// once what is queued is sent.
+    fn stop(&mut self) -> Next;
+    /// Runs `finish`, sends what it can, closes the connection and gives
+    /// its place in the registry back.
+    fn end(self: Box<Self>);
+}
+
+/// What a connection's turn leaves for the worker to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Next {
+    /// Wait for the socket's next readiness.
+    Wait,
+    /// Give it another turn after the others (it has more input waiting).
+    Again,
+    /// End it.
+    Close,
+}
+
+/// What the socket is ready for.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Readiness {
+    pub(super) readable: bool,
+    pub(super) writable: bool,
+}
+
+impl Readiness {
+    /// A turn asked for by the connection itself.
+    const AGAIN: Readiness = Readiness {
+        readable: false,
+        writable: false,
+    };
+
+    fn of(ready: &Ready) -> Readiness {
+        // An error or a hang-up is found by the read or write it makes fail.
+        let broken = ready.is_error();
+        Readiness {
+            readable: ready.is_readable() || ready.is_read_closed() || broken,
+            writable: ready.is_writable() || ready.is_write_closed() || broken,
+        }
+    }
+}
+
+/// The worker's buffers, lent to each connection for its turn, so that a
+/// connection keeps buffers of its own only for unconsumed input and
+/// unsent output.
+pub(super) struct Buffers {
+    pub(super) input: Vec<u8>,
+    pub(super) output: Vec<u8>,
+    /// When this turn of the loop began.
+    pub(super) now: Instant,
+}
+
+/// A worker's inbox, and what wakes it.
+pub(super) struct Inbox {
+    queue: Mutex<Vec<Message>>,
+    waker: Waker,
+    /// Connections handed to the worker and not yet ended: the server hands
+    /// the next to the worker with the fewest.
+    load: AtomicUsize,
+}
+
+impl Inbox {
+    pub(super) fn new(waker: Waker) -> Inbox {
+        Inbox {
+            queue: Mutex::new(Vec::new()),
+            waker,
+            load: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Message>> {
+        // A push or a swap: nothing to repair after a panic.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands `message` to the worker, waking it only if its inbox was empty
+    /// (it empties the whole inbox each time it wakes).
+    pub(super) fn push(&self, message: Message) {
+        if let Message::Open(_) = message {
+            self.load.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut queue = self.lock();
+        let was_empty = queue.is_empty();
+        queue.push(message);
+        drop(queue);
+        if was_empty && let Err(e) = self.waker.wake() {
+            emit!(
+                log::Level::Error,
+                "cannot wake an event loop ({e}): what was handed to it waits for its next event"
+            );
+        }
+    }
+
+    pub(super) fn load(&self) -> usize {
+        self.load.load(Ordering::Relaxed)
+    }
+
+    fn ended(&self) {
+        self.load.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection's place on its worker, as the registry of open requests
+/// holds it: how other threads close it and send to it.
+pub(super) struct Remote {
+    inbox: Arc<Inbox>,
+    key: Key,
+}
+
+impl Close for Remote {
+    fn force_close(&self) {
+        self.inbox.push(Message::Close(self.key));
+    }
+
+    fn send(&self, bytes: &Arc<[u8]>) -> io::Result<()> {
+        self.inbox.push(Message::Send(self.key, Arc::clone(bytes)));
+        Ok(())
+    }
+}
+
+/// A worker's event loop.
+pub(super) struct Worker {
+    selector: Selector<Option<Box<dyn Drive>>>,
+    waker: Key,
+    inbox: Arc<Inbox>,
+    /// Emptied from the inbox in one swap, and kept for the next.
+    messages: Vec<Message>,
+    buffers: Buffers,
+    /// Connections with more input waiting than their last turn took: they
+    /// get another turn after every connection that was ready.
+    again: Vec<Key>,
+    /// The connections' idle timeout (the same for all of a server's).
+    timeout: Option<Duration>,
+    next_sweep: Option<Instant>,
+    /// Set by [`Message::Stop`]: when the last connections are closed anyway.
+    stopping: Option<Option<Instant>>,
+}
+
+impl Worker {
+    /// A worker and its inbox, on a selector of its own.
+    pub(super) fn new() -> io::Result<(Worker, Arc<Inbox>)> {
+        let mut selector = Selector::new()?;
+        let (key, waker) = selector.waker(None)?;
+        let inbox = Arc::new(Inbox::new(waker));
+        let worker = Worker {
+            selector,
+            waker: key,
+            inbox: Arc::clone(&inbox),
+            messages: Vec::new(),
+            buffers: Buffers {
+                input: vec![0; READ_BUFFER],
+                output: Vec::new(),
+                now: Instant::now(),
+            },
+            again: Vec::new(),
+            timeout: None,
+            next_sweep: None,
+            stopping: None,
+        };
+        Ok((worker, inbox))
+    }
+
+    /// Serves until told to stop and every connection is closed.
+    pub(super) fn run(mut self) {
+        let mut events = Events::with_capacity(EVENTS);
+        let mut again = Vec::new();
+        loop {
+            if self.stopping.is_some() && self.selector.len() == 1 {
+                return;
+            }
+            let wait = self.wait();
+            if let Err(e) = self.selector.select(&mut events, wait) {
+                // Only a broken selector fails; the connections on it
+                // cannot be served any more.
+                emit!(
+                    log::Level::Error,
+                    "an event loop failed ({e}); closing its {} connection(s)",
+                    self.selector.len() - 1
+                );
+                self.close_all();
+                return;
+            }
+            self.buffers.now = Instant::now();
+            let mut inbox = false;
+            for ready in events.iter() {
+                if ready.key() == self.waker {
+                    inbox = true;
+                } else {
+                    self.drive(ready.key(), Readiness::of(&ready));
+                }
+            }
+            // Those asked for before this turn, after every ready one: no
+            // connection gets two turns while another waits for its first.
+            mem::swap(&mut again, &mut self.again);
+            for key in again.drain(..) {
+                self.drive(key, Readiness::AGAIN);
+            }
+            if inbox {
+                self.read_inbox();
+            }
+            self.sweep();
+            if let Some(Some(deadline)) = self.stopping
+                && self.buffers.now >= deadline
+            {
+                self.close_all();
+                return;
+            }
+        }
+    }
+
+    /// How long to wait for events: not at all while connections wait for
+    /// another turn, else until the next look for idle connections or the
+    /// end of a stop.
+    fn wait(&self) -> Option<Duration> {
+        if !self.again.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let until = match self.stopping {
+            Some(deadline) => deadline,
+            None => self.next_sweep,
+        }?;
+        Some(until.saturating_duration_since(Instant::now()))
+    }
+
+    fn drive(&mut self, key: Key, readiness: Readiness) {
+        let Some(Some(conn)) = self.selector.get_mut(key) else {
+            // Closed earlier in this turn.
+            return;
+        };
+        let next = conn.turn(&mut self.buffers, readiness);
+        self.then(key, next);
+    }
+
+    fn then(&mut self, key: Key, next: Next) {
+        match next {
+            Next::Wait => {}
+            Next::Again => self.again.push(key),
+            Next::Close => self.close(key),
+        }
+    }
+
+    fn close(&mut self, key: Key) {
+        let Some(Some(conn)) = self.selector.get(key) else {
+            return;
+        };
+        let fd = conn.fd();
+        if let Some(Some(conn)) = self.selector.unregister(&mut SourceFd(&fd), key) {
+            conn.end();
+            self.inbox.ended();
+        }
+    }
+
+    fn close_all(&mut self) {
+        let keys: Vec<Key> = self.selector.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            self.close(key);
+        }
+        // Whatever is still in the inbox ends unserved.
+        self.read_inbox();
+    }
+
+    fn read_inbox(&mut self) {
+        mem::swap(&mut *self.inbox.lock(), &mut self.messages);
+        let mut messages = mem::take(&mut self.messages);
+        for message in messages.drain(..) {
+            match message {
+                Message::Open(opening) => self.open(opening),
+                Message::Run(job) => job(),
+                Message::Send(key, bytes) => {
+                    if let Some(Some(conn)) = self.selector.get_mut(key) {
+                        let next = conn.deliver(&mut self.buffers, &bytes);
+                        self.then(key, next);
+                    }
+                }
+                Message::Close(key) => self.close(key),
+                Message::Stop(deadline) => self.stop(deadline),
+            }
+        }
+        self.messages = messages;
+    }
+
+    fn open(&mut self, opening: Box<dyn Open>) {
+        if self.stopping.is_some() {
+            // Dropped: closed unserved, as the server closes.
+            drop(opening);
+            self.inbox.ended();
+            return;
+        }
+        let Some(conn) = opening.open(self.buffers.now) else {
+            self.inbox.ended();
+            return;
+        };
+        if self.timeout.is_none()
+            && let Some(timeout) = conn.timeout()
+        {
+            self.timeout = Some(timeout);
+            self.next_sweep = Some(self.buffers.now + sweep_every(timeout));
+        }
+        let fd = conn.fd();
+        // Both, once: edge-triggered, a socket that stays writable costs no
+        // event, and a write that could not finish needs no system call to
+        // ask for writability.
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        match self
+            .selector
+            .register(&mut SourceFd(&fd), interest, Some(conn))
+        {
+            Ok(key) => {
+                let remote = Arc::new(Remote {
+                    inbox: Arc::clone(&self.inbox),
+                    key,
+                });
+                if let Some(Some(conn)) = self.selector.get_mut(key) {
+                    conn.attach(remote);
+                }
+            }
+            Err(e) => {
+                emit!(
+                    log::Level::Error,
+                    "cannot watch a new connection ({e}); closing it"
+                );
+                // `register` gives the data back only through the error; the
+                // connection was dropped with it, which closed it.
+                self.inbox.ended();
+            }
+        }
+    }
+
+    fn stop(&mut self, deadline: Option<Instant>) {
+        self.stopping = Some(deadline);
+        let mut done = Vec::new();
+        for (key, conn) in self.selector.iter_mut() {
+            if let Some(conn) = conn
+                && conn.stop() == Next::Close
+            {
+                done.push(key);
+            }
+        }
+        for key in done {
+            self.close(key);
+        }
+    }
+
+    /// Closes the connections whose clients sent nothing for the timeout.
+    fn sweep(&mut self) {
+        let (Some(timeout), Some(at)) = (self.timeout, self.next_sweep) else {
+            return;
+        };
+        let now = self.buffers.now;
+        if now < at {
+            return;
+        }
+        self.next_sweep = Some(now + sweep_every(timeout));
+        let mut idle = Vec::new();
+        for (key, conn) in self.selector.iter_mut() {
+            if let Some(conn) = conn
+                && now.saturating_duration_since(conn.last_input()) >= timeout
+            {
+                conn.time_out(timeout);
+                idle.push(key);
+            }
+        }
+        for key in idle {
+            self.close(key);
+        }
+    }
+}
+
+fn sweep_every(timeout: Duration) -> Duration {
+    (timeout / SWEEP_SHARE).clamp(SWEEP_AT_LEAST, SWEEP_AT_MOST)
+}
