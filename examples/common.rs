@@ -7,7 +7,7 @@
 
 use clap::{Args, ValueEnum};
 use socketserver::{
-    BindAddr, Builder, Drives, Forking, Pool, Service, Synchronous, Threading, Yields,
+    BindAddr, Builder, Drives, Event, Forking, Pool, Service, Synchronous, Threading, Yields,
 };
 use std::io;
 use std::process::ExitCode;
@@ -31,6 +31,9 @@ pub enum Mode {
     /// A pool of worker threads, one per CPU, with a queue of 4 connections
     /// per worker; when both are full, further clients wait to be accepted.
     Pool,
+    /// Event loops, one per CPU, each serving many connections as their
+    /// input comes (only for an example whose handler is buffer-shaped).
+    Event,
 }
 
 /// The options every example server takes besides `--addr`.
@@ -89,7 +92,32 @@ where
         Mode::Threading => run(builder, addr, options),
         Mode::Forking => run(builder.concurrency(Forking::new()), addr, options),
         Mode::Pool => run(builder.concurrency(Pool::new()), addr, options),
+        Mode::Event => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "`--mode event` needs a buffer-shaped handler (`&mut Conn`), and this example's \
+             reads its input itself: see the `echo` example for one that runs in every mode",
+        )),
     };
+    exit_status(result)
+}
+
+/// [`serve`], for an example whose handler also runs under `--mode event`.
+// Not every example's handler can.
+#[allow(dead_code)]
+pub fn serve_all<T, S>(addr: &str, options: &Options, builder: Builder<T, Threading, S>) -> ExitCode
+where
+    T: Yields<S::Request>,
+    S: Service,
+    Event: Drives<S::Request>,
+    for<'a> &'a str: BindAddr<T>,
+{
+    match options.mode {
+        Mode::Event => exit_status(run(builder.concurrency(Event::new()), addr, options)),
+        _ => serve(addr, options, builder),
+    }
+}
+
+fn exit_status(result: io::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -15,16 +15,18 @@
 //! `--mode threading` (the default) serves each client on a thread of its own;
 //! `--mode sync` serves one client at a time; `--mode forking` serves each in
 //! a child process of its own; `--mode pool` serves them on a bounded pool of
-//! worker threads. Ctrl-C or SIGTERM stops the server cleanly, within about
-//! two seconds even when clients are still connected.
+//! worker threads; `--mode event` serves them all on event loops, one per
+//! CPU. The handler is written once, in the buffer shape (`&mut Conn`), and
+//! runs unchanged in every mode. Ctrl-C or SIGTERM stops the server cleanly,
+//! within about two seconds even when clients are still connected.
 //! `RUST_LOG=debug` logs every connection.
 
 #[path = "common.rs"]
 mod common;
 
 use clap::Parser;
-use socketserver::{StreamRequest, handle, server};
-use std::io;
+use socketserver::{Conn, handle, hook, server};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// TCP echo server: every byte a client sends is sent back to it unchanged.
@@ -43,20 +45,36 @@ struct Cli {
     options: common::Options,
 }
 
-/// The echo service: stateless, so one value serves every connection.
-#[server(transport = "tcp", concurrency = "threading")]
+/// The echo service: stateless, so one value serves every connection. Each
+/// connection counts the bytes it echoed (its `conn` state).
+#[server(transport = "tcp", concurrency = "threading", conn = "u64")]
 #[derive(Debug)]
 struct Echo;
 
 impl Echo {
+    /// Called with the bytes received so far: sends them back and consumes
+    /// them. The runtime reads and writes; the handler never waits.
     #[handle]
-    fn handle(&self, req: &mut StreamRequest) -> io::Result<()> {
-        log::debug!("{} connected", req.client_address());
-        // The request's own buffers carry the bytes: what the reader takes in
-        // goes to the writer, which sends it before the reader waits again.
-        let (mut reader, mut writer) = req.split();
-        let echoed = reader.copy_to(&mut writer)?;
-        log::debug!("{} done: {echoed} bytes echoed", req.client_address());
+    fn handle(&self, conn: &mut Conn<u64>) -> io::Result<()> {
+        let (input, output, echoed) = conn.parts();
+        let bytes = input.bytes();
+        output.write_all(bytes)?;
+        *echoed += bytes.len() as u64;
+        let n = bytes.len();
+        input.consume(n);
+        Ok(())
+    }
+
+    #[hook]
+    fn setup(&self, conn: &mut Conn<u64>) -> io::Result<()> {
+        log::debug!("{} connected", conn.client_address());
+        Ok(())
+    }
+
+    #[hook]
+    fn finish(&self, conn: &mut Conn<u64>) -> io::Result<()> {
+        let echoed = *conn.state();
+        log::debug!("{} done: {echoed} bytes echoed", conn.client_address());
         Ok(())
     }
 }
@@ -64,5 +82,5 @@ impl Echo {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     common::init_logging();
-    common::serve(&cli.addr, &cli.options, Echo.builder())
+    common::serve_all(&cli.addr, &cli.options, Echo.builder())
 }

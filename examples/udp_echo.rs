@@ -11,7 +11,8 @@
 //! ```
 //!
 //! `--mode threading` (the default) serves each datagram on a thread of its
-//! own; `--mode sync` serves one at a time. Ctrl-C or SIGTERM stops the server
+//! own; `--mode sync` serves one at a time; `--mode event` serves them on
+//! event loops, one per CPU. Ctrl-C or SIGTERM stops the server
 //! cleanly. `RUST_LOG=debug` logs every datagram.
 
 #[path = "common.rs"]
@@ -62,5 +63,5 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     common::init_logging();
     let builder = Echo.builder().max_packet_size(cli.max_packet_size.into());
-    common::serve(&cli.addr, &cli.options, builder)
+    common::serve_all(&cli.addr, &cli.options, builder)
 }

@@ -18,7 +18,8 @@
 //! with `@` is an abstract name (`--path @echo`), which leaves no file.
 //!
 //! `--mode threading` (the default) serves each client on a thread of its own;
-//! `--mode sync` serves one client at a time. Ctrl-C or SIGTERM stops the
+//! `--mode sync` serves one client at a time; `--mode event` serves them all
+//! on event loops. Ctrl-C or SIGTERM stops the
 //! server cleanly, within about two seconds even when clients are still
 //! connected. `RUST_LOG=debug` logs every connection.
 
@@ -26,8 +27,8 @@
 mod common;
 
 use clap::Parser;
-use socketserver::{StreamRequest, handle, server};
-use std::io;
+use socketserver::{Conn, handle, hook, server};
+use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 
@@ -54,19 +55,26 @@ struct Cli {
     options: common::Options,
 }
 
-/// The echo service: stateless, so one value serves every connection.
-#[server(transport = "unix", concurrency = "threading")]
+/// The echo service: stateless, so one value serves every connection. It
+/// is buffer-shaped (see the `echo` example), so it runs in every mode.
+#[server(transport = "unix", concurrency = "threading", conn = "()")]
 #[derive(Debug)]
 struct Echo;
 
 impl Echo {
     #[handle]
-    fn handle(&self, req: &mut StreamRequest<UnixStream>) -> io::Result<()> {
+    fn handle(&self, conn: &mut Conn<(), UnixStream>) -> io::Result<()> {
+        let (input, output, ()) = conn.parts();
+        output.write_all(input.bytes())?;
+        let n = input.bytes().len();
+        input.consume(n);
+        Ok(())
+    }
+
+    #[hook]
+    fn setup(&self, conn: &mut Conn<(), UnixStream>) -> io::Result<()> {
         // Clients' sockets are seldom bound: their address is mostly unnamed.
-        log::debug!("{:?} connected", req.client_address());
-        let (mut reader, mut writer) = req.split();
-        let echoed = reader.copy_to(&mut writer)?;
-        log::debug!("connection done: {echoed} bytes echoed");
+        log::debug!("{:?} connected", conn.client_address());
         Ok(())
     }
 }
@@ -80,5 +88,5 @@ fn main() -> ExitCode {
         Some(name) => format!("\0{name}"),
         None => cli.path,
     };
-    common::serve(&path, &cli.options, Echo.builder())
+    common::serve_all(&path, &cli.options, Echo.builder())
 }

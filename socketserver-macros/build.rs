@@ -109,11 +109,10 @@ fn value(key: &Key) -> String {
     }
 }
 
-/// The names of a choice this version has, in quotes.
+/// The names of a choice, in quotes.
 fn names<T: Choice>() -> String {
     let names: Vec<_> = T::ALL
         .iter()
-        .filter(|v| v.runtime().is_some())
         .map(|v| format!("`\"{}\"`", v.name()))
         .collect();
     names.join(", ")
@@ -154,22 +153,12 @@ fn applies(key: &Key) -> String {
 fn choices<T: Choice>(md: &mut String) {
     let _ = writeln!(md, "`{}` takes:\n", T::KEY);
     for value in T::ALL {
-        let later = if value.runtime().is_none() {
-            " *(a later version)*"
-        } else {
-            ""
-        };
         let default = if *value == T::DEFAULT {
             " (the default)"
         } else {
             ""
         };
-        let _ = writeln!(
-            md,
-            "- `\"{}\"`: {}{default}{later}",
-            value.name(),
-            value.doc()
-        );
+        let _ = writeln!(md, "- `\"{}\"`: {}{default}", value.name(), value.doc());
     }
     md.push('\n');
 }

@@ -46,8 +46,7 @@ pub(crate) fn server(args: TokenStream, input: TokenStream) -> TokenStream {
                     let private = private();
                     let (impl_generics, _, where_clause) = block.generics.split_for_impl();
                     let self_ty = &block.self_ty;
-                    let request =
-                        format_ident!("{}", Transport::DEFAULT.request().unwrap_or_default());
+                    let request = format_ident!("{}", Transport::DEFAULT.request());
                     let addr = format_ident!("{}", Transport::DEFAULT.addr());
                     Some(quote! {
                         impl #impl_generics #private::ServerTypes for #self_ty #where_clause {
@@ -93,13 +92,12 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
         let p = w.predicates.iter();
         quote!(#(#p,)*)
     });
-    // `valid.rs` has put the defaults in place of what this version lacks.
-    let runtime = |name: Option<&str>| {
-        let name = format_ident!("{}", name.expect("validated: available"));
+    let runtime = |name: &str| {
+        let name = format_ident!("{}", name);
         quote!(#private::#name)
     };
     let transport = runtime(model.transport.runtime());
-    let addr = runtime(Some(model.transport.addr()));
+    let addr = runtime(model.transport.addr());
     let concurrency = runtime(model.concurrency.runtime());
     let (request, state) =
         conn_request(model).unwrap_or_else(|| (runtime(model.transport.request()), None));
@@ -112,6 +110,9 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
     let yields_bound = state
         .as_ref()
         .map(|_| quote!(for<'__socketserver> #transport: #private::Yields<#request>,));
+    let drives_bound = state
+        .as_ref()
+        .map(|_| quote!(for<'__socketserver> #concurrency: #private::Drives<#request>,));
     let state_check = state.map(|state| {
         quote! {
             const _: () = {
@@ -162,6 +163,7 @@ fn generate(strukt: &syn::ItemStruct, model: &Model) -> TokenStream {
             #predicates
             #state_bound
             #yields_bound
+            #drives_bound
             #shared + #private::Service<Request = #request>,
         {
             /// A builder of this server with the settings of its `#[server]`
@@ -216,36 +218,46 @@ fn service_method(method: &Method, struct_span: Span) -> TokenStream {
     }
 }
 
-/// The builder calls for the keys that were set, as the key table says.
+/// The request type when the handler is buffer-shaped, and the state type
+/// when `conn` names one; `None`: the transport's own request type.
+///
 /// `Conn<T, Stream>` when `conn = "T"` is set (and applies), with `T`: the
 /// type spanned on the string, so that a type the compiler does not know, or
-/// one that cannot be a connection's state, is an error there. Where `conn`
-/// was written with a value that is not a type, `Conn<()>` stands in, so that
-/// a handler of `&mut Conn` is not a second error.
+/// one that cannot be a connection's state, is an error there. `Conn<()>`
+/// without `conn` under a model that serves streams only with the buffer
+/// shape (`event`), and where `conn` was written with a value that is not a
+/// type, so that a handler of `&mut Conn` is not a second error.
 fn conn_request(model: &Model) -> Option<(TokenStream, Option<TokenStream>)> {
     let private = private();
     let stream = match model.transport {
         Transport::Unix => quote!(#private::UnixStream),
         _ => quote!(#private::TcpStream),
     };
+    let stateless = || (quote!(#private::Conn<(), #stream>), None);
+    let buffer_only = model.transport.is_stream() && model.concurrency.buffer_only();
     let Some(setting) = model.config.get("conn") else {
         let written =
             model.config.written.iter().any(|(key, _)| {
                 key.name == "conn" && key.applies(model.transport, model.concurrency)
             });
-        return written.then(|| (quote!(#private::Conn<(), #stream>), None));
+        return (written || buffer_only).then(stateless);
     };
-    if !setting.key.applies(model.transport, model.concurrency) {
-        return None;
-    }
-    let Parsed::Type(text) = &setting.value else {
-        return None;
+    let state = setting
+        .key
+        .applies(model.transport, model.concurrency)
+        .then_some(&setting.value)
+        .and_then(|value| match value {
+            Parsed::Type(text) => syn::parse_str::<syn::Type>(text).ok(),
+            _ => None,
+        });
+    let Some(state) = state else {
+        return buffer_only.then(stateless);
     };
-    let state: syn::Type = syn::parse_str(text).ok()?;
     let state = crate::method::respan(quote!(#state), setting.span);
     Some((quote!(#private::Conn<#state, #stream>), Some(state)))
 }
 
+/// The builder calls for the keys that were set, as the key table says.
 fn builder_calls(model: &Model) -> TokenStream {
     let private = private();
     let mut calls = TokenStream::new();
@@ -398,6 +410,53 @@ mod tests {
             assert!(text.contains(method.forwarder), "{text}");
         }
         assert!(!text.contains("compile_error"), "{text}");
+    }
+
+    #[test]
+    fn event_streams_take_conn_and_datagrams_keep_theirs() {
+        let request = |args: TokenStream| {
+            let file = expand(
+                args,
+                quote!(
+                    struct Echo;
+                ),
+            );
+            let text = quote!(#file).to_string();
+            assert!(!text.contains("compile_error"), "{text}");
+            let start = text.find("type Request =").expect("a request type");
+            let end = start + text[start..].find(';').unwrap();
+            text[start..end].trim_end().to_owned()
+        };
+        let private = ":: socketserver :: __private ::";
+        assert_eq!(
+            request(quote!(concurrency = "event", workers = 2)),
+            format!("type Request = {private} Conn < () , {private} TcpStream >")
+        );
+        assert_eq!(
+            request(quote!(transport = "unix", concurrency = "event")),
+            format!("type Request = {private} Conn < () , {private} UnixStream >")
+        );
+        assert_eq!(
+            request(quote!(concurrency = "event", conn = "u64")),
+            format!("type Request = {private} Conn < u64 , {private} TcpStream >")
+        );
+        assert_eq!(
+            request(quote!(transport = "udp", concurrency = "event")),
+            format!("type Request = {private} UdpRequest")
+        );
+        assert_eq!(
+            request(quote!(concurrency = "pool")),
+            format!("type Request = {private} TcpRequest")
+        );
+        let file = expand(
+            quote!(concurrency = "event", workers = 3),
+            quote!(
+                struct Echo;
+            ),
+        );
+        let text = quote!(#file).to_string();
+        assert!(text.contains("Builder < :: socketserver :: __private :: Tcp , :: socketserver :: __private :: Event , Self >"), "{text}");
+        assert!(text.contains(". workers (3)"), "{text}");
     }
 
     #[test]

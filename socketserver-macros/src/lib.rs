@@ -135,7 +135,7 @@ use proc_macro::TokenStream;
 /// Every mistake is a compile error on the token to blame that says what to
 /// write: an unknown key (with "did you mean"), one set twice, a value of the
 /// wrong kind or out of range, an option that does not apply to the chosen
-/// transport or concurrency model, a mode or key of a later version.
+/// transport or concurrency model, a key of a later version.
 #[proc_macro_attribute]
 pub fn server(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::server(args.into(), input.into()).into()
@@ -150,8 +150,12 @@ pub fn server(args: TokenStream, input: TokenStream) -> TokenStream {
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/handler.md"))]
 ///
 /// Any name, any parameter name, and lifetimes are allowed; the request type
-/// follows the server's `transport` (a type alias of it is fine). Not `async`:
-/// handlers run on blocking threads, one request at a time per thread. Return
+/// follows the server's `transport` (a type alias of it is fine), except that a
+/// `tcp` or `unix` server's handler is buffer-shaped, `&mut Conn<T>`, with
+/// `conn = "T"`, and `&mut Conn` (or `&mut Conn<T>`) under
+/// `concurrency = "event"`, whose event loops a handler that waits for input
+/// would hold up. Not `async`: handlers run on blocking threads, or on the
+/// event loops' threads, one request at a time per thread. Return
 /// `Ok(())` when the request is done; an `Err` (or a panic) goes to the
 /// `handle_error` hook with the client's address, and the server goes on.
 /// A parameter or return type that does not fit is an error on that type,
@@ -174,7 +178,8 @@ pub fn handle(args: TokenStream, input: TokenStream) -> TokenStream {
 #[doc = include_str!(concat!(env!("OUT_DIR"), "/hooks.md"))]
 ///
 /// The request and the client's address types follow the server's
-/// `transport` (for TCP, `StreamRequest` and `std::net::SocketAddr`). A
+/// `transport` (for TCP, `StreamRequest` and `std::net::SocketAddr`; the
+/// request is the handler's `Conn` where it is buffer-shaped). A
 /// misspelt name is an error that says which names are hooks; a signature
 /// that does not fit is an error on the part to change.
 ///

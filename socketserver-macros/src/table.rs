@@ -22,9 +22,8 @@ pub(crate) trait Choice: Copy + PartialEq + 'static {
     const DEFAULT: Self;
     /// As written in the attribute.
     fn name(self) -> &'static str;
-    /// The runtime's type for it (in `__private`), or `None` while this
-    /// version does not have it.
-    fn runtime(self) -> Option<&'static str>;
+    /// The runtime's type for it (in `__private`).
+    fn runtime(self) -> &'static str;
     /// One line for the docs.
     #[allow(dead_code, reason = "read by `build.rs`, for the docs")]
     fn doc(self) -> &'static str;
@@ -42,13 +41,18 @@ pub(crate) enum Transport {
 impl Transport {
     /// The runtime's request type for this transport (in `__private`), which
     /// the handler and the hooks take.
-    pub(crate) fn request(self) -> Option<&'static str> {
+    pub(crate) fn request(self) -> &'static str {
         match self {
-            Transport::Tcp => Some("TcpRequest"),
-            Transport::Udp => Some("UdpRequest"),
-            Transport::Unix => Some("UnixRequest"),
-            Transport::UnixDatagram => Some("UnixDatagramRequest"),
+            Transport::Tcp => "TcpRequest",
+            Transport::Udp => "UdpRequest",
+            Transport::Unix => "UnixRequest",
+            Transport::UnixDatagram => "UnixDatagramRequest",
         }
+    }
+
+    /// Whether it carries streams (connections), not datagrams.
+    pub(crate) fn is_stream(self) -> bool {
+        matches!(self, Transport::Tcp | Transport::Unix)
     }
 
     /// The runtime's type of the clients' addresses (in `__private`).
@@ -79,12 +83,12 @@ impl Choice for Transport {
         }
     }
 
-    fn runtime(self) -> Option<&'static str> {
+    fn runtime(self) -> &'static str {
         match self {
-            Transport::Tcp => Some("Tcp"),
-            Transport::Udp => Some("Udp"),
-            Transport::Unix => Some("Unix"),
-            Transport::UnixDatagram => Some("UnixDgram"),
+            Transport::Tcp => "Tcp",
+            Transport::Udp => "Udp",
+            Transport::Unix => "Unix",
+            Transport::UnixDatagram => "UnixDgram",
         }
     }
 
@@ -114,6 +118,15 @@ pub(crate) enum Concurrency {
     Event,
 }
 
+impl Concurrency {
+    /// Whether it serves streams with the buffer-shaped handler only: under
+    /// it, a stream transport's requests are `Conn<()>` where `conn` is not
+    /// set.
+    pub(crate) fn buffer_only(self) -> bool {
+        matches!(self, Concurrency::Event)
+    }
+}
+
 impl Choice for Concurrency {
     const KEY: &'static str = "concurrency";
     const ALL: &'static [Concurrency] = &[
@@ -135,13 +148,13 @@ impl Choice for Concurrency {
         }
     }
 
-    fn runtime(self) -> Option<&'static str> {
+    fn runtime(self) -> &'static str {
         match self {
-            Concurrency::Sync => Some("Synchronous"),
-            Concurrency::Threading => Some("Threading"),
-            Concurrency::Forking => Some("Forking"),
-            Concurrency::Pool => Some("Pool"),
-            Concurrency::Event => None,
+            Concurrency::Sync => "Synchronous",
+            Concurrency::Threading => "Threading",
+            Concurrency::Forking => "Forking",
+            Concurrency::Pool => "Pool",
+            Concurrency::Event => "Event",
         }
     }
 
@@ -151,7 +164,10 @@ impl Choice for Concurrency {
             Concurrency::Threading => "a thread per request (Python's `ThreadingMixIn`)",
             Concurrency::Forking => "a process per request (Python's `ForkingMixIn`)",
             Concurrency::Pool => "a bounded pool of worker threads with a bounded queue",
-            Concurrency::Event => "non-blocking event loops, one per worker",
+            Concurrency::Event => {
+                "non-blocking event loops, one per worker; a `tcp` or `unix` handler takes \
+                 `&mut Conn` (the buffer shape, see `conn`), never `&mut StreamRequest`"
+            }
         }
     }
 }
@@ -265,7 +281,7 @@ pub(crate) const KEYS: &[Key] = &[
         transports: &[Transport::Tcp, Transport::Unix],
         models: &[],
         sets: Sets::ConnRequest,
-        default: "none: the handler takes `&mut StreamRequest`",
+        default: "none: the handler takes `&mut StreamRequest` (`&mut Conn` under `event`)",
         example: "\"Session\"",
         python: None,
         doc: "the handler is buffer-shaped and takes `&mut Conn<T>`, `T` being the state each \
@@ -402,6 +418,7 @@ pub(crate) const KEYS: &[Key] = &[
             Concurrency::Threading,
             Concurrency::Pool,
             Concurrency::Forking,
+            Concurrency::Event,
         ],
         sets: Sets::MethodSome("max_connections"),
         default: "no limit",

@@ -1,46 +1,37 @@
-//! Checks that need several keys at once, read from the key table: whether the
-//! chosen transport and concurrency model exist in this version, and whether
-//! each option applies to them. The result is the [`Model`] that `expand.rs`
-//! turns into code.
+//! Checks that need several keys at once, read from the key table: whether
+//! each option applies to the chosen transport and concurrency model, and
+//! whether it exists in this version. The result is the [`Model`] that
+//! `expand.rs` turns into code.
 
 use crate::attr::Config;
 use crate::diag::{Errors, join};
 use crate::table::{Choice, Concurrency, Sets, Transport};
-use proc_macro2::Span;
 
 /// A validated `#[server]`: what to generate.
 pub(crate) struct Model {
-    /// Both available in this version: where the user chose one that is not,
-    /// the error is reported and the default stands in, so that the rest of
-    /// the expansion still type-checks.
     pub(crate) transport: Transport,
     pub(crate) concurrency: Concurrency,
     pub(crate) config: Config,
 }
 
 pub(crate) fn validate(config: Config, errors: &mut Errors) -> Model {
-    let transport = available(config.transport(), errors);
-    let concurrency = available(config.concurrency(), errors);
-    // What the user asked for, even where it is not available: an option is
-    // judged against the mode it was written for.
-    let asked_transport = config.transport().map_or(transport, |(t, _)| t);
-    let asked_concurrency = config.concurrency().map_or(concurrency, |(c, _)| c);
+    let transport = config.transport().map_or(Transport::DEFAULT, |(t, _)| t);
+    let concurrency = config
+        .concurrency()
+        .map_or(Concurrency::DEFAULT, |(c, _)| c);
 
     for &(key, span) in &config.written {
         let mut applies = true;
-        if !key.transports.is_empty() && !key.transports.contains(&asked_transport) {
+        if !key.transports.is_empty() && !key.transports.contains(&transport) {
             applies = false;
-            errors.add(span, not_for(key.name, asked_transport, key.transports));
+            errors.add(span, not_for(key.name, transport, key.transports));
         }
-        if !key.models.is_empty() && !key.models.contains(&asked_concurrency) {
+        if !key.models.is_empty() && !key.models.contains(&concurrency) {
             applies = false;
-            errors.add(span, not_for(key.name, asked_concurrency, key.models));
+            errors.add(span, not_for(key.name, concurrency, key.models));
         }
-        // Only said where the key would otherwise be right: a key for a mode
-        // this version lacks is answered by the mode's own error.
-        let modes_available =
-            asked_transport.runtime().is_some() && asked_concurrency.runtime().is_some();
-        if key.sets == Sets::Later && applies && modes_available {
+        // Only said where the key would otherwise be right.
+        if key.sets == Sets::Later && applies {
             errors.add(
                 span,
                 format!(
@@ -77,37 +68,12 @@ fn settings<T: Choice>(values: &[T]) -> String {
     )
 }
 
-/// The chosen value if this version has it; otherwise an error on the value
-/// and the default, so that expansion can go on.
-fn available<T: Choice>(setting: Option<(T, Span)>, errors: &mut Errors) -> T {
-    let Some((value, span)) = setting else {
-        return T::DEFAULT;
-    };
-    if value.runtime().is_some() {
-        return value;
-    }
-    let have: Vec<_> = T::ALL
-        .iter()
-        .copied()
-        .filter(|v| v.runtime().is_some())
-        .collect();
-    errors.add(
-        span,
-        format!(
-            "{} `{}` is not available yet in this version of socketserver; use {}",
-            T::KEY,
-            value.name(),
-            settings(&have),
-        ),
-    );
-    T::DEFAULT
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::attr::parse;
     use crate::table::KEYS;
+    use proc_macro2::Span;
     use quote::quote;
 
     fn errors_of(args: proc_macro2::TokenStream) -> Vec<String> {
@@ -131,24 +97,12 @@ mod tests {
     }
 
     #[test]
-    fn the_defaults_are_available() {
-        assert!(Transport::DEFAULT.runtime().is_some());
-        assert!(Transport::DEFAULT.request().is_some());
-        assert!(Concurrency::DEFAULT.runtime().is_some());
-        for transport in Transport::ALL {
-            assert_eq!(transport.runtime().is_some(), transport.request().is_some());
-        }
-    }
-
-    #[test]
-    fn every_key_that_sets_a_method_applies_somewhere_available() {
+    fn every_key_that_sets_a_method_applies_somewhere() {
         for key in KEYS {
             if matches!(key.sets, Sets::Method(_) | Sets::MethodSome(_)) {
-                let somewhere = Transport::ALL.iter().any(|t| {
-                    Concurrency::ALL.iter().any(|c| {
-                        t.runtime().is_some() && c.runtime().is_some() && key.applies(*t, *c)
-                    })
-                });
+                let somewhere = Transport::ALL
+                    .iter()
+                    .any(|t| Concurrency::ALL.iter().any(|c| key.applies(*t, *c)));
                 assert!(somewhere, "`{}` can never be used", key.name);
             }
         }
@@ -214,7 +168,7 @@ mod tests {
         assert_eq!(
             errors_of(quote! { concurrency = "sync", max_connections = 100 }),
             [
-                "`max_connections` does not apply to `concurrency = \"sync\"`; it applies to `concurrency = \"threading\"`, `concurrency = \"pool\"` or `concurrency = \"forking\"`"
+                "`max_connections` does not apply to `concurrency = \"sync\"`; it applies to `concurrency = \"threading\"`, `concurrency = \"pool\"`, `concurrency = \"forking\"` or `concurrency = \"event\"`"
             ]
         );
         assert_eq!(
@@ -224,11 +178,34 @@ mod tests {
     }
 
     #[test]
-    fn modes_this_version_lacks_are_named_as_such() {
+    fn the_event_model_and_its_workers_are_available() {
+        for transport in ["tcp", "udp", "unix", "unix_datagram"] {
+            let mut errors = Errors::default();
+            let config = parse(
+                quote! { transport = #transport, concurrency = "event", workers = 4 },
+                &mut errors,
+            );
+            let model = validate(config, &mut errors);
+            assert!(errors.finish().is_ok(), "{transport}");
+            assert_eq!(model.concurrency, Concurrency::Event);
+        }
+        assert!(
+            errors_of(quote! { concurrency = "event", conn = "u64", timeout = "30s" }).is_empty()
+        );
         assert_eq!(
-            errors_of(quote! { concurrency = "event", workers = 4 }),
+            errors_of(quote! { concurrency = "event", workers = 0 }),
+            ["`workers` must be between 1 and 4096"]
+        );
+        assert_eq!(
+            errors_of(quote! { concurrency = "event", queue = 8 }),
             [
-                "concurrency `event` is not available yet in this version of socketserver; use `concurrency = \"sync\"`, `concurrency = \"threading\"`, `concurrency = \"forking\"` or `concurrency = \"pool\"`"
+                "`queue` does not apply to `concurrency = \"event\"`; it applies to `concurrency = \"pool\"`"
+            ]
+        );
+        assert_eq!(
+            errors_of(quote! { transport = "udp", concurrency = "event", conn = "u64" }),
+            [
+                "`conn` does not apply to `transport = \"udp\"`; it applies to `transport = \"tcp\"` or `transport = \"unix\"`"
             ]
         );
     }

@@ -8,7 +8,7 @@
 //! user's own tokens (a parameter's type, a return type, a field's type).
 
 pub use crate::builder::Builder;
-pub use crate::concurrency::{Forking, Pool, Synchronous, Threading};
+pub use crate::concurrency::{Drives, Event, Forking, Pool, Synchronous, Threading};
 pub use crate::error::RequestError;
 pub use crate::request::{Conn, DatagramRequest, Request, StreamRequest};
 pub use crate::server::Server;
@@ -135,7 +135,11 @@ pub struct NotAParameter<T: ?Sized>(core::marker::PhantomData<T>);
     message = "this server's requests are `&mut {Self}`, not `&mut {T}`",
     label = "write `&mut {Self}` here",
     note = "the handler and the `setup` and `finish` hooks take the server's request type: \
-            its `transport`'s, or `Conn<T>` where `#[server]` has `conn = \"T\"`"
+            its `transport`'s, or `Conn<T>` where `#[server]` has `conn = \"T\"`",
+    note = "`concurrency = \"event\"` serves `tcp` and `unix` with the buffer shape only (a \
+            handler that waited for input would hold up its event loop): \
+            `fn handle(&self, conn: &mut Conn) -> io::Result<()>`, called with the bytes \
+            received so far"
 )]
 pub trait RequestParam<T: ?Sized> {
     fn cast(&mut self) -> &mut T;

@@ -53,6 +53,7 @@ where
             shared,
             ticket,
             readable: false,
+            read_closed: false,
             paused: false,
             stopping: false,
             failed: false,
@@ -78,6 +79,10 @@ struct Driven<S: Service> {
     /// Whether input may be waiting: an edge was seen and the reads since
     /// did not find the socket empty.
     readable: bool,
+    /// Whether the client's end of input (or an error) was seen: from then
+    /// on a short read does not mean the socket is empty, as the end of
+    /// input is still to be read and raises no new edge.
+    read_closed: bool,
     /// Whether reading stopped because too much output is queued.
     paused: bool,
     /// Whether the server is closing.
@@ -154,6 +159,7 @@ where
             return self.next(false);
         }
         self.readable |= readiness.readable;
+        self.read_closed |= readiness.read_closed;
         if self.paused {
             if self.conn.queued() > LOW_WATER {
                 return Next::Wait;
@@ -169,8 +175,8 @@ where
                     self.last_input = buffers.now;
                     // A short read emptied the socket: the next input raises
                     // an edge, so no read is spent to hear "would block".
-                    self.readable = full;
-                    more = full;
+                    self.readable = full || self.read_closed;
+                    more = self.readable;
                 }
                 Ok(Filled::Blocked) => self.readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => more = true,

@@ -91,6 +91,9 @@ pub(super) enum Next {
 pub(super) struct Readiness {
     pub(super) readable: bool,
     pub(super) writable: bool,
+    /// The client ended its input (or the connection broke): what is left
+    /// to read ends with the end of input, which raises no further edge.
+    pub(super) read_closed: bool,
 }
 
 impl Readiness {
@@ -98,6 +101,7 @@ impl Readiness {
     const AGAIN: Readiness = Readiness {
         readable: false,
         writable: false,
+        read_closed: false,
     };
 
     fn of(ready: &Ready) -> Readiness {
@@ -106,6 +110,7 @@ impl Readiness {
         Readiness {
             readable: ready.is_readable() || ready.is_read_closed() || broken,
             writable: ready.is_writable() || ready.is_write_closed() || broken,
+            read_closed: ready.is_read_closed() || broken,
         }
     }
 }
