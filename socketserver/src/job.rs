@@ -63,12 +63,7 @@ impl<S: Service> Job<S> {
     /// buffered and closes. Every error and panic goes to `handle_error`; none
     /// escapes.
     pub fn run(self) {
-        let Job {
-            conn,
-            client,
-            shared,
-            ticket,
-        } = self;
+        let (conn, client, shared, ticket) = self.into_parts();
         serve(conn, client, &shared, |req| {
             if let Some(closer) = req.closer() {
                 ticket.attach(closer);

@@ -16,6 +16,8 @@
 //! --connections LIST   echo cases, comma-separated        default: 1,50,1000,10000
 //! --idle N             idle connections for memory        default: 10000
 //! --quick              1 repeat, 1 s runs, 0.5 s warm-up, connections 1,50, idle 1000
+//! --servers LIST       only these servers, by name, comma-separated (tokio multi,
+//!                      the baseline, always runs)   e.g. "echo event,tokio current"
 //! --no-strace          skip the system-call counts
 //! --json FILE          every sample as a JSON line too
 //! ```
@@ -48,7 +50,18 @@ fn main() -> io::Result<()> {
         .parent()
         .map(Path::to_path_buf)
         .ok_or_else(|| io::Error::other("no directory of this executable"))?;
-    let servers = servers(&bin);
+    let mut servers = servers(&bin);
+    for name in &options.only {
+        if !servers.iter().any(|s| s.name == name) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("no server is named {name:?}"),
+            ));
+        }
+    }
+    if !options.only.is_empty() {
+        servers.retain(|s| s.name == BASELINE || options.only.iter().any(|n| n == s.name));
+    }
     for server in &servers {
         if !Path::new(&server.command[0]).exists() {
             return Err(io::Error::other(format!(
@@ -131,6 +144,8 @@ struct Options {
     idle: usize,
     strace: bool,
     json: Option<PathBuf>,
+    /// Only these servers (and the baseline); all when empty.
+    only: Vec<String>,
 }
 
 impl Options {
@@ -151,6 +166,7 @@ impl Options {
             idle: 10_000,
             strace: true,
             json: None,
+            only: Vec::new(),
         };
         let mut args = std::env::args().skip(1);
         let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_owned());
@@ -184,6 +200,9 @@ impl Options {
                     options.idle = 1000;
                 }
                 "--no-strace" => options.strace = false,
+                "--servers" => {
+                    options.only = value()?.split(',').map(|s| s.trim().to_owned()).collect()
+                }
                 "--json" => options.json = Some(value()?.into()),
                 "--help" | "-h" => {
                     // The module docs are the help.
@@ -282,6 +301,7 @@ fn servers(bin: &Path) -> Vec<Server> {
         ours("echo threading", "echo", "threading", false, usize::MAX),
         ours("echo pool", "echo", "pool", false, usize::MAX),
         ours("echo forking", "echo", "forking", false, 40),
+        ours("echo event", "echo", "event", false, usize::MAX),
         peer("tokio udp", "tokio_udp_echo", &[], true),
         peer("std udp", "std_udp_echo", &[], true),
         ours("udp_echo sync", "udp_echo", "sync", true, usize::MAX),
@@ -293,6 +313,7 @@ fn servers(bin: &Path) -> Vec<Server> {
             usize::MAX,
         ),
         ours("udp_echo pool", "udp_echo", "pool", true, usize::MAX),
+        ours("udp_echo event", "udp_echo", "event", true, usize::MAX),
     ]
 }
 
@@ -486,8 +507,12 @@ fn memory_table(servers: &[Server], options: &Options) -> io::Result<String> {
         options.idle
     )
     .unwrap();
-    writeln!(out, "| server | KiB per connection | ratio to std |").unwrap();
-    writeln!(out, "| --- | ---: | ---: |").unwrap();
+    writeln!(
+        out,
+        "| server | KiB per connection | ratio to std | ratio to {BASELINE} |"
+    )
+    .unwrap();
+    writeln!(out, "| --- | ---: | ---: | ---: |").unwrap();
     let case = Case {
         mode: "idle",
         connections: options.idle,
@@ -504,15 +529,23 @@ fn memory_table(servers: &[Server], options: &Options) -> io::Result<String> {
         }
         rows.push((server, measured));
     }
-    let std = rows
-        .iter()
-        .find(|(s, _)| s.name == "std")
-        .and_then(|(_, k)| k.as_ref().ok().copied())
-        .unwrap_or(f64::NAN);
-    for (server, measured) in rows {
+    let of = |name: &str| {
+        rows.iter()
+            .find(|(s, _)| s.name == name)
+            .and_then(|(_, k)| k.as_ref().ok().copied())
+            .unwrap_or(f64::NAN)
+    };
+    let (std, baseline) = (of("std"), of(BASELINE));
+    for (server, measured) in &rows {
         match measured {
-            Ok(kib) => writeln!(out, "| {} | {kib:.1} | {:.2}× |", server.name, kib / std),
-            Err(e) => writeln!(out, "| {} | n/a: {e} | |", server.name),
+            Ok(kib) => writeln!(
+                out,
+                "| {} | {kib:.2} | {:.2}× | {:.2}× |",
+                server.name,
+                kib / std,
+                kib / baseline
+            ),
+            Err(e) => writeln!(out, "| {} | n/a: {e} | | |", server.name),
         }
         .unwrap();
     }
