@@ -634,3 +634,98 @@ fn udp_datagrams_are_served_on_the_event_loops_each_client_getting_its_own_repli
     }
     running.stop().unwrap();
 }
+
+/// Answers each whole line with its length, and a partial one with how much
+/// of it is held: the client can tell when each piece was read.
+fn line_lengths(conn: &mut Conn) -> io::Result<()> {
+    let (input, output, ()) = conn.parts();
+    let mut answered = false;
+    while let Some(line) = input.line(1024)? {
+        writeln!(output, "line of {}", line.len())?;
+        answered = true;
+    }
+    if !answered && !input.bytes().is_empty() {
+        writeln!(output, "holding {}", input.bytes().len())?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_partial_line_after_a_whole_one_waits_in_the_connection_for_its_rest() {
+    let running = serve(
+        event_server(handler_fn(line_lengths))
+            .bind("127.0.0.1:0")
+            .unwrap(),
+    );
+    let mut client = connect(running.addr());
+    let mut replies = lines_of(&client);
+    // Each piece is read on its own (the client waits for its answer): the
+    // connection holds `d` in a buffer of its own after consuming `abc\n`,
+    // and the next read lands behind it.
+    client.write_all(b"ab").unwrap();
+    assert_eq!(read_line(&mut replies), "holding 2\n");
+    client.write_all(b"c\nd").unwrap();
+    assert_eq!(read_line(&mut replies), "line of 4\n");
+    // Called again at once on what it left.
+    assert_eq!(read_line(&mut replies), "holding 1\n");
+    client.write_all(b"e").unwrap();
+    assert_eq!(read_line(&mut replies), "holding 2\n");
+    client.write_all(b"\nfg\n").unwrap();
+    assert_eq!(read_line(&mut replies), "line of 3\n");
+    assert_eq!(read_line(&mut replies), "line of 3\n");
+}
+
+#[test]
+fn a_client_that_does_not_read_what_others_send_it_is_closed_at_the_send_limit() {
+    const CHUNK: usize = 64 * 1024;
+    const CHUNKS: usize = 256;
+    let greeted = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&greeted);
+    let service = Recording::new(move |conn: &mut Conn| {
+        while let Some(line) = conn.input().line(64)? {
+            if line == b"hello\n" {
+                seen.fetch_add(1, Ordering::SeqCst);
+            } else if line == b"flood\n" {
+                let chunk = vec![b'x'; CHUNK];
+                let sent: usize = (0..CHUNKS).map(|_| conn.broadcast(&chunk)).sum();
+                writeln!(conn.output(), "sent {sent}")?;
+            }
+        }
+        Ok(())
+    });
+    let errors = Arc::clone(&service.errors);
+    let running = serve(event_server(service).bind("127.0.0.1:0").unwrap());
+    // It never reads; its small buffers leave the backlog on the server.
+    let silent = small_buffered_client(running.addr());
+    let mut flooder = connect(running.addr());
+    let mut replies = lines_of(&flooder);
+    // Both are open (each has been served once) before the flood.
+    flooder.write_all(b"hello\n").unwrap();
+    (&silent).write_all(b"hello\n").unwrap();
+    wait_until("both connections served once", || {
+        greeted.load(Ordering::SeqCst) == 2
+    });
+    flooder.write_all(b"flood\n").unwrap();
+    // Fewer than all when the silent one was closed during the flood.
+    assert!(read_line(&mut replies).starts_with("sent "));
+    wait_until("the silent client closed by the server", || {
+        errors
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == Some(io::ErrorKind::WouldBlock) && e.text.contains("does not read"))
+    });
+    // What it did get is followed by the end, not a hang.
+    let mut silent = silent;
+    let mut sink = Vec::new();
+    let ended = silent.read_to_end(&mut sink);
+    assert!(
+        sink.len() < CHUNK * CHUNKS,
+        "the silent client got all {} bytes",
+        sink.len()
+    );
+    drop(ended);
+    // The flooder is still served.
+    flooder.write_all(b"flood\n").unwrap();
+    assert!(read_line(&mut replies).starts_with("sent "));
+}

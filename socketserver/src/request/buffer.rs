@@ -3,8 +3,8 @@
 //! the connection; what it keeps between calls lives in the connection's
 //! typed state. It never reads or writes the socket itself, so the same
 //! handler runs on a thread of its own (`sync`, `threading`, `pool`,
-//! `forking`, where the runtime reads and writes for it) and, later, on an
-//! event loop.
+//! `forking`, where the runtime reads and writes for it) and on an event
+//! loop (`event`, where it is called as the socket becomes readable).
 
 use super::stream::Io;
 use super::{Close, Request, RequestConfig, Stream, sealed};
@@ -31,9 +31,12 @@ const INPUT_LIMIT: usize = 64 * 1024;
 /// ([`Input::is_ended`]), so that it can write its last reply. What it does
 /// not consume is still there, with the bytes that come next, on the next
 /// call. What it writes is sent when it returns. It may
-/// [`close`](Conn::close) the connection: what it queued is sent first. A
-/// connection the server shuts down (at `shutdown_timeout`) looks to the
-/// handler like a client that ended its input; its last reply then fails.
+/// [`close`](Conn::close) the connection: what it queued is sent first.
+/// Under the blocking models, a connection the server shuts down (at
+/// `shutdown_timeout`) looks to the handler like a client that ended its
+/// input, and its last reply then fails; under `event`, a closing server
+/// does not call the handler again: it sends what is queued, runs `finish`
+/// and closes.
 ///
 /// ```no_run
 /// use socketserver::{Conn, ThreadingTcpServer, handler_fn};
@@ -207,7 +210,9 @@ impl<St, S: Stream> Conn<St, S> {
     }
 
     /// This connection's name, by which other connections' handlers send to
-    /// it ([`send_to`](Conn::send_to)).
+    /// it ([`send_to`](Conn::send_to)) once its `setup` has returned. A
+    /// connection served in a child process (`forking`) has no name among
+    /// the others: every such connection returns the same placeholder.
     pub fn id(&self) -> ConnId {
         self.peer
             .as_ref()
@@ -254,8 +259,8 @@ impl<St, S: Stream> Conn<St, S> {
     }
 
     /// Reads what the client sends next (waiting for it), or notes the end
-    /// of its input.
-    fn fill(&mut self) -> io::Result<()> {
+    /// of its input; whether the read filled the room it had.
+    fn fill(&mut self) -> io::Result<bool> {
         let input = &mut self.input;
         input.compact();
         if input.end >= input.limit() {
@@ -274,13 +279,14 @@ impl<St, S: Stream> Conn<St, S> {
                 .min(input.limit());
             input.buf.resize(grown, 0);
         }
+        let room = input.buf.len() - input.end;
         let n = self.io.read(&mut input.buf[input.end..])?;
         input.end += n;
         if n == 0 {
             input.ended = true;
         }
         self.fresh = true;
-        Ok(())
+        Ok(n == room)
     }
 
     /// Whether the handler is to be called (again) on what it has, and if
@@ -336,7 +342,7 @@ impl<St, S: Stream> Conn<St, S> {
         if self.close || input.ended {
             return Ok(Filled::Blocked);
         }
-        let room = if input.start == input.end && !input.lent {
+        let room = if input.start == input.end && !input.lent && !scratch.is_empty() {
             std::mem::swap(&mut input.buf, scratch);
             input.lent = true;
             (input.start, input.end, input.scanned) = (0, 0, 0);
@@ -346,23 +352,16 @@ impl<St, S: Stream> Conn<St, S> {
             0
         };
         let result = if input.lent {
-            match self.io.read(&mut input.buf[..room]) {
-                Ok(n) => {
-                    input.end = n;
-                    input.ended = n == 0;
-                    self.fresh = true;
-                    Ok(Filled::Read { more: n == room })
-                }
-                Err(e) => Err(e),
-            }
-        } else {
-            let before = input.end;
-            self.fill().map(|()| {
-                let input = &self.input;
+            self.io.read(&mut input.buf[..room]).map(|n| {
+                input.end = n;
+                input.ended = n == 0;
+                self.fresh = true;
                 Filled::Read {
-                    more: input.end - before > 0 && input.end == input.buf.len(),
+                    more: n > 0 && n == room,
                 }
             })
+        } else {
+            self.fill().map(|full| Filled::Read { more: full })
         };
         match result {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Filled::Blocked),

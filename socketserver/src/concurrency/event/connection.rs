@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 pub(super) const HIGH_WATER: usize = 256 * 1024;
 /// Reading starts again once the queued output is down to this.
 const LOW_WATER: usize = HIGH_WATER / 4;
+/// Past this much queued output, bytes other connections send to this one
+/// ([`Conn::send_to`], [`Conn::broadcast`]) close it instead: its client is
+/// not reading, and a chat server must not keep growing its backlog.
+const SEND_LIMIT: usize = 16 * HIGH_WATER;
 
 /// An accepted connection, handed to a worker.
 pub(super) struct Opening<S: Service>(pub(super) Job<S>);
@@ -58,7 +62,8 @@ where
             stopping: false,
             failed: false,
             set_up: setup.is_ok(),
-            last_input: now,
+            scheduled: false,
+            last_active: now,
         });
         if let Err(e) = setup {
             driven.fail(e);
@@ -91,7 +96,11 @@ struct Driven<S: Service> {
     failed: bool,
     /// Whether `setup` succeeded, so that `finish` is due.
     set_up: bool,
-    last_input: Instant,
+    /// Whether the worker holds a turn for it ([`Next::Again`]): a turn on
+    /// an event meanwhile only notes what the socket is ready for.
+    scheduled: bool,
+    /// When the client last sent something or took some output.
+    last_active: Instant,
 }
 
 impl<St, Stm, S> Driven<S>
@@ -107,13 +116,23 @@ where
     }
 
     /// Writes what is queued; `Close` when the connection is broken.
-    fn write(&mut self) -> Option<Next> {
-        match self.conn.write_ready() {
+    fn write(&mut self, now: Instant) -> Option<Next> {
+        let queued = self.conn.queued();
+        let written = self.conn.write_ready();
+        self.wrote(queued, now);
+        match written {
             Ok(_) => None,
             Err(e) => {
                 self.fail(RequestError::io(Stage::Handle, e));
                 Some(Next::Close)
             }
+        }
+    }
+
+    /// A client that takes output is not idle.
+    fn wrote(&mut self, queued_before: usize, now: Instant) {
+        if self.conn.queued() < queued_before {
+            self.last_active = now;
         }
     }
 
@@ -126,7 +145,8 @@ where
         if queued > HIGH_WATER {
             self.paused = true;
         }
-        if more_input && !self.paused && !self.stopping {
+        if more_input && !self.paused && !self.stopping && !self.scheduled {
+            self.scheduled = true;
             Next::Again
         } else {
             Next::Wait
@@ -151,7 +171,7 @@ where
     fn turn(&mut self, buffers: &mut Buffers, readiness: Readiness) -> Next {
         if readiness.writable
             && self.conn.queued() > 0
-            && let Some(next) = self.write()
+            && let Some(next) = self.write(buffers.now)
         {
             return next;
         }
@@ -160,6 +180,12 @@ where
         }
         self.readable |= readiness.readable;
         self.read_closed |= readiness.read_closed;
+        if readiness.again {
+            self.scheduled = false;
+        } else if self.scheduled {
+            // Its turn comes after the others'.
+            return Next::Wait;
+        }
         if self.paused {
             if self.conn.queued() > LOW_WATER {
                 return Next::Wait;
@@ -172,7 +198,7 @@ where
         if self.readable {
             match self.conn.read_ready(&mut buffers.input) {
                 Ok(Filled::Read { more: full }) => {
-                    self.last_input = buffers.now;
+                    self.last_active = buffers.now;
                     // A short read emptied the socket: the next input raises
                     // an edge, so no read is spent to hear "would block".
                     self.readable = full || self.read_closed;
@@ -193,7 +219,9 @@ where
         });
         // Written before the buffers go back: the usual reply leaves from
         // the worker's buffer and the connection keeps none.
+        let queued = self.conn.queued();
         let written = self.conn.write_ready();
+        self.wrote(queued, buffers.now);
         self.conn.settle(&mut buffers.input, &mut buffers.output);
         if let Err(e) = handled {
             self.fail(e);
@@ -207,8 +235,21 @@ where
     }
 
     fn deliver(&mut self, buffers: &mut Buffers, bytes: &[u8]) -> Next {
+        if self.conn.queued() + bytes.len() > SEND_LIMIT {
+            let error = io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "{} bytes are queued to a client that does not read them: closing the \
+                     connection rather than queueing the {} more another connection sent",
+                    self.conn.queued(),
+                    bytes.len()
+                ),
+            );
+            self.fail(RequestError::io(Stage::Handle, error));
+            return Next::Close;
+        }
         self.conn.write(bytes);
-        if let Some(next) = self.write() {
+        if let Some(next) = self.write(buffers.now) {
             return next;
         }
         self.conn.settle(&mut buffers.input, &mut buffers.output);
@@ -219,14 +260,14 @@ where
         self.timeout
     }
 
-    fn last_input(&self) -> Instant {
-        self.last_input
+    fn last_active(&self) -> Instant {
+        self.last_active
     }
 
     fn time_out(&mut self, timeout: Duration) {
         let error = io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("no input for {timeout:?} (the connection's timeout)"),
+            format!("no input, and no output taken, for {timeout:?} (the connection's timeout)"),
         );
         self.fail(RequestError::io(Stage::Handle, error));
     }

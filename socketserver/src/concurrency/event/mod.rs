@@ -35,9 +35,10 @@ use worker::{Inbox, Message, Worker};
 /// How a connection is served:
 ///
 /// * **Reading.** When its socket is readable, the loop reads once, into
-///   the worker's buffer, and calls the handler on what came (again while it
-///   consumes some and some is left, as under the other models). One read of
-///   at most 64 KiB per turn, and a connection with more waiting gets its
+///   the worker's 64 KiB buffer (or, after a partial message, into the
+///   connection's own, up to its input limit), and calls the handler on what
+///   came (again while it consumes some and some is left, as under the other
+///   models). One read per turn, and a connection with more waiting gets its
 ///   next turn after every other ready connection has had one: a busy client
 ///   cannot starve the others. Only unconsumed input and unsent output are
 ///   kept per connection: an idle connection keeps no buffer.
@@ -48,12 +49,17 @@ use worker::{Inbox, Message, Worker};
 ///   but never reads cannot grow the server's memory.
 /// * **Ending.** The handler sees the end of input ([`Input::is_ended`](crate::Input::is_ended))
 ///   and can still write its last reply; [`Conn::close`] closes once what
-///   is queued is sent. A connection whose client sends nothing for the
-///   server's `timeout` is closed (and reported as timed out). An error or a
-///   panic in a handler closes that connection only.
+///   is queued is sent. A connection whose client neither sends anything
+///   nor takes any output for the server's `timeout` is closed (and
+///   reported as timed out). An error or a panic in a handler closes that
+///   connection only.
 /// * **Other connections.** A handler can send to another connection by its
 ///   [`id`](Conn::id), on whichever worker it is, or to all of them
-///   ([`Conn::send_to`], [`Conn::broadcast`]).
+///   ([`Conn::send_to`], [`Conn::broadcast`]). A connection with 4 MiB
+///   queued that is sent more is closed: its client is not reading.
+/// * **Datagrams.** Up to 1,024 per worker wait to be served; past that on
+///   every worker, the server stops receiving until one has room (they wait
+///   in the socket's buffer).
 ///
 /// Closing the server sends what every connection has queued (for up to
 /// `shutdown_timeout`), closes every connection, and stops the workers.
@@ -131,6 +137,7 @@ impl Event {
         self.handles
             .iter()
             .map(|handle| &handle.inbox)
+            .filter(|inbox| inbox.is_alive())
             .min_by_key(|inbox| inbox.load())
             .ok_or_else(Event::not_started)
     }
@@ -182,9 +189,17 @@ impl Concurrency for Event {
         Ok(())
     }
 
-    fn attach(&mut self, _wake_loop: Waker) -> io::Result<()> {
+    fn has_capacity(&self) -> bool {
+        // Connections are bounded by `max_connections`; datagrams by what
+        // the workers have still to serve.
+        self.handles
+            .iter()
+            .any(|handle| handle.inbox.takes_datagrams())
+    }
+
+    fn attach(&mut self, wake_loop: Waker) -> io::Result<()> {
         for index in 0..self.worker_count() {
-            let (worker, inbox) = Worker::new()?;
+            let (worker, inbox) = Worker::new(wake_loop.clone())?;
             let thread = thread::Builder::new()
                 .name(format!("event-loop-{index}"))
                 .spawn(move || worker.run())?;
@@ -227,12 +242,16 @@ impl<St: ConnState, Stm: Stream> Drives<Conn<St, Stm>> for Event {
 
 impl<D: DatagramSocket> Drives<DatagramRequest<D>> for Event {
     fn process<S: Service<Request = DatagramRequest<D>>>(&mut self, job: Job<S>) -> io::Result<()> {
-        let handle = self
-            .handles
-            .get(self.next % self.handles.len().max(1))
+        // The next worker in turn that has room (the loop receives only
+        // while one has).
+        let workers = self.handles.len();
+        let index = (0..workers)
+            .map(|i| (self.next + i) % workers)
+            .find(|&i| self.handles[i].inbox.takes_datagrams())
             .ok_or_else(Event::not_started)?;
-        self.next = self.next.wrapping_add(1);
-        handle.inbox.push(Message::Run(Box::new(move || job.run())));
+        self.next = index + 1;
+        let job = move || job.run();
+        self.handles[index].inbox.push(Message::Run(Box::new(job)));
         Ok(())
     }
 }

@@ -3,14 +3,15 @@
 //! an inbox through which other threads reach it (new connections,
 //! datagrams to serve, bytes for a connection, closings, the stop).
 
-use crate::report::emit;
+use crate::report::{catch_panic, emit};
 use crate::request::Close;
 use crate::selector::{Events, Interest, Key, Ready, Selector, Waker};
 use mio::unix::SourceFd;
 use std::io;
 use std::mem;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,10 @@ const READ_BUFFER: usize = 64 * 1024;
 const SWEEP_SHARE: u32 = 4;
 const SWEEP_AT_LEAST: Duration = Duration::from_millis(10);
 const SWEEP_AT_MOST: Duration = Duration::from_secs(1);
+/// How many datagrams may wait for one worker: past that on every worker,
+/// the server stops receiving (they wait in the socket's buffer) until a
+/// worker has served some.
+pub(super) const DATAGRAM_BACKLOG: usize = 1024;
 
 /// What other threads ask of a worker.
 pub(super) enum Message {
@@ -63,9 +68,9 @@ pub(super) trait Drive: Send {
     fn deliver(&mut self, buffers: &mut Buffers, bytes: &[u8]) -> Next;
     /// The idle timeout of the connection, if it has one.
     fn timeout(&self) -> Option<Duration>;
-    /// When the client last sent something.
-    fn last_input(&self) -> Instant;
-    /// Reports that the client sent nothing for `timeout`.
+    /// When the client last sent something or took some output.
+    fn last_active(&self) -> Instant;
+    /// Reports that the client sent nothing and took nothing for `timeout`.
     fn time_out(&mut self, timeout: Duration);
     /// The server is closing: the handler is not called again; `Close`
     /// once what is queued is sent.
@@ -94,6 +99,8 @@ pub(super) struct Readiness {
     /// The client ended its input (or the connection broke): what is left
     /// to read ends with the end of input, which raises no further edge.
     pub(super) read_closed: bool,
+    /// The turn the connection asked for ([`Next::Again`]), not an event.
+    pub(super) again: bool,
 }
 
 impl Readiness {
@@ -102,6 +109,7 @@ impl Readiness {
         readable: false,
         writable: false,
         read_closed: false,
+        again: true,
     };
 
     fn of(ready: &Ready) -> Readiness {
@@ -111,6 +119,7 @@ impl Readiness {
             readable: ready.is_readable() || ready.is_read_closed() || broken,
             writable: ready.is_writable() || ready.is_write_closed() || broken,
             read_closed: ready.is_read_closed() || broken,
+            again: false,
         }
     }
 }
@@ -132,14 +141,23 @@ pub(super) struct Inbox {
     /// Connections handed to the worker and not yet ended: the server hands
     /// the next to the worker with the fewest.
     load: AtomicUsize,
+    /// Datagrams handed to the worker and not yet served.
+    datagrams: AtomicUsize,
+    /// Wakes the server's loop when the worker takes datagrams again.
+    wake_loop: Waker,
+    /// Cleared when the worker's loop has ended: nothing more goes to it.
+    alive: AtomicBool,
 }
 
 impl Inbox {
-    pub(super) fn new(waker: Waker) -> Inbox {
+    pub(super) fn new(waker: Waker, wake_loop: Waker) -> Inbox {
         Inbox {
             queue: Mutex::new(Vec::new()),
             waker,
             load: AtomicUsize::new(0),
+            datagrams: AtomicUsize::new(0),
+            wake_loop,
+            alive: AtomicBool::new(true),
         }
     }
 
@@ -151,8 +169,14 @@ impl Inbox {
     /// Hands `message` to the worker, waking it only if its inbox was empty
     /// (it empties the whole inbox each time it wakes).
     pub(super) fn push(&self, message: Message) {
-        if let Message::Open(_) = message {
-            self.load.fetch_add(1, Ordering::Relaxed);
+        match message {
+            Message::Open(_) => {
+                self.load.fetch_add(1, Ordering::Relaxed);
+            }
+            Message::Run(_) => {
+                self.datagrams.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
         }
         let mut queue = self.lock();
         let was_empty = queue.is_empty();
@@ -170,8 +194,31 @@ impl Inbox {
         self.load.load(Ordering::Relaxed)
     }
 
+    /// Whether the worker can take one more datagram now.
+    pub(super) fn takes_datagrams(&self) -> bool {
+        self.is_alive() && self.datagrams.load(Ordering::Relaxed) < DATAGRAM_BACKLOG
+    }
+
+    /// Whether the worker's loop still runs.
+    pub(super) fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Relaxed)
+    }
+
     fn ended(&self) {
         self.load.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A datagram was served: at the backlog, the server's loop, which
+    /// stopped receiving, may receive again.
+    fn served(&self) {
+        if self.datagrams.fetch_sub(1, Ordering::Relaxed) == DATAGRAM_BACKLOG
+            && let Err(e) = self.wake_loop.wake()
+        {
+            emit!(
+                log::Level::Error,
+                "cannot wake the server loop ({e}); it receives again within its poll_interval"
+            );
+        }
     }
 }
 
@@ -212,11 +259,12 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    /// A worker and its inbox, on a selector of its own.
-    pub(super) fn new() -> io::Result<(Worker, Arc<Inbox>)> {
+    /// A worker and its inbox, on a selector of its own; `wake_loop` wakes
+    /// the server's loop.
+    pub(super) fn new(wake_loop: Waker) -> io::Result<(Worker, Arc<Inbox>)> {
         let mut selector = Selector::new()?;
         let (key, waker) = selector.waker(None)?;
-        let inbox = Arc::new(Inbox::new(waker));
+        let inbox = Arc::new(Inbox::new(waker, wake_loop));
         let worker = Worker {
             selector,
             waker: key,
@@ -241,7 +289,7 @@ impl Worker {
         let mut again = Vec::new();
         loop {
             if self.stopping.is_some() && self.selector.len() == 1 {
-                return;
+                break;
             }
             let wait = self.wait();
             if let Err(e) = self.selector.select(&mut events, wait) {
@@ -252,10 +300,13 @@ impl Worker {
                     "an event loop failed ({e}); closing its {} connection(s)",
                     self.selector.len() - 1
                 );
-                self.close_all();
-                return;
+                break;
             }
             self.buffers.now = Instant::now();
+            // The turns asked for in the last round, taken after this
+            // round's ready connections: a connection with more input gets
+            // one turn per round, as every other.
+            mem::swap(&mut again, &mut self.again);
             let mut inbox = false;
             for ready in events.iter() {
                 if ready.key() == self.waker {
@@ -264,9 +315,6 @@ impl Worker {
                     self.drive(ready.key(), Readiness::of(&ready));
                 }
             }
-            // Those asked for before this turn, after every ready one: no
-            // connection gets two turns while another waits for its first.
-            mem::swap(&mut again, &mut self.again);
             for key in again.drain(..) {
                 self.drive(key, Readiness::AGAIN);
             }
@@ -277,10 +325,12 @@ impl Worker {
             if let Some(Some(deadline)) = self.stopping
                 && self.buffers.now >= deadline
             {
-                self.close_all();
-                return;
+                break;
             }
         }
+        self.inbox.alive.store(false, Ordering::Relaxed);
+        self.stopping.get_or_insert(None);
+        self.close_all();
     }
 
     /// How long to wait for events: not at all while connections wait for
@@ -290,10 +340,11 @@ impl Worker {
         if !self.again.is_empty() {
             return Some(Duration::ZERO);
         }
-        let until = match self.stopping {
-            Some(deadline) => deadline,
-            None => self.next_sweep,
-        }?;
+        let deadline = self.stopping.flatten();
+        let until = match (deadline, self.next_sweep) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
         Some(until.saturating_duration_since(Instant::now()))
     }
 
@@ -302,7 +353,13 @@ impl Worker {
             // Closed earlier in this turn.
             return;
         };
-        let next = conn.turn(&mut self.buffers, readiness);
+        let buffers = &mut self.buffers;
+        let next = guard("a connection's turn", || conn.turn(buffers, readiness));
+        // A handler may have replaced its input whole (`mem::take`), taking
+        // the worker's buffer with it.
+        if self.buffers.input.len() != READ_BUFFER {
+            self.buffers.input = vec![0; READ_BUFFER];
+        }
         self.then(key, next);
     }
 
@@ -340,10 +397,15 @@ impl Worker {
         for message in messages.drain(..) {
             match message {
                 Message::Open(opening) => self.open(opening),
-                Message::Run(job) => job(),
+                Message::Run(job) => {
+                    // A panic in the handler is caught and reported inside.
+                    job();
+                    self.inbox.served();
+                }
                 Message::Send(key, bytes) => {
                     if let Some(Some(conn)) = self.selector.get_mut(key) {
-                        let next = conn.deliver(&mut self.buffers, &bytes);
+                        let buffers = &mut self.buffers;
+                        let next = guard("a delivery", || conn.deliver(buffers, &bytes));
                         self.then(key, next);
                     }
                 }
@@ -361,7 +423,8 @@ impl Worker {
             self.inbox.ended();
             return;
         }
-        let Some(conn) = opening.open(self.buffers.now) else {
+        let now = self.buffers.now;
+        let Ok(Some(conn)) = catch_panic(AssertUnwindSafe(|| opening.open(now))) else {
             self.inbox.ended();
             return;
         };
@@ -429,7 +492,7 @@ impl Worker {
         let mut idle = Vec::new();
         for (key, conn) in self.selector.iter_mut() {
             if let Some(conn) = conn
-                && now.saturating_duration_since(conn.last_input()) >= timeout
+                && now.saturating_duration_since(conn.last_active()) >= timeout
             {
                 conn.time_out(timeout);
                 idle.push(key);
@@ -439,6 +502,16 @@ impl Worker {
             self.close(key);
         }
     }
+}
+
+/// Runs one step of the engine's own code on a connection: a panic there (a
+/// bug of this crate's, as handlers' panics are caught where they are
+/// called) closes that connection, not the loop with all of its others.
+fn guard(what: &str, step: impl FnOnce() -> Next) -> Next {
+    catch_panic(AssertUnwindSafe(step)).unwrap_or_else(|panic| {
+        emit!(log::Level::Error, "{what} {panic}; closing the connection");
+        Next::Close
+    })
 }
 
 fn sweep_every(timeout: Duration) -> Duration {
