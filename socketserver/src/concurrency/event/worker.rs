@@ -507,9 +507,12 @@ impl Worker {
 /// Runs one step of the engine's own code on a connection: a panic there (a
 /// bug of this crate's, as handlers' panics are caught where they are
 /// called) closes that connection, not the loop with all of its others.
+///
+/// Plain `catch_unwind`, not [`catch_panic`]: this runs on every turn, and
+/// such a panic is reported by the panic hook, where it happened.
 fn guard(what: &str, step: impl FnOnce() -> Next) -> Next {
-    catch_panic(AssertUnwindSafe(step)).unwrap_or_else(|panic| {
-        emit!(log::Level::Error, "{what} {panic}; closing the connection");
+    std::panic::catch_unwind(AssertUnwindSafe(step)).unwrap_or_else(|_| {
+        emit!(log::Level::Error, "{what} panicked; closing the connection");
         Next::Close
     })
 }
