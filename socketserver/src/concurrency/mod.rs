@@ -2,8 +2,10 @@
 //!
 //! A concurrency model replaces exactly one step of the server loop,
 //! `process_request`: it receives each accepted request as a [`Job`] and
-//! decides where [`Job::run`] happens. When the server closes, it waits for what
-//! it started.
+//! decides where [`Job::run`] happens (or, for [`Event`], on which event loop
+//! the connection is served as its input comes). When the server closes, it
+//! waits for what it started. Which kinds of request a model serves is
+//! [`Drives`], checked where a server is bound.
 //!
 //! | model | Python | what `process` does |
 //! | --- | --- | --- |
@@ -11,6 +13,7 @@
 //! | [`Threading`] | `ThreadingMixIn` | runs the job on a new thread |
 //! | [`Forking`] | `ForkingMixIn` | runs the job in a new child process; full at `max_children` children |
 //! | [`Pool`] | (none) | queues the job for `workers` threads; full at `workers + queue` requests |
+//! | [`Event`] | (none) | hands the connection to the least-loaded of `workers` event loops, which serve it as its input comes (buffer-shaped handlers, [`Conn`](crate::Conn)); datagrams go to the loops in turn |
 //!
 //! A model with a bound ([`Pool`], [`Forking`]) says when it is full
 //! ([`has_capacity`](Concurrency::has_capacity)): the server then leaves new
