@@ -322,6 +322,34 @@ pub(crate) enum Filled {
 /// Driving a connection from an event loop: the loop reads, calls the
 /// handler and writes when the socket is ready, without ever waiting.
 impl<St, S: Stream> Conn<St, S> {
+    /// Opens a connection for an event loop: non-blocking, without a
+    /// timeout or a closer of its own (the loop keeps the idle timeout and
+    /// closes the connection).
+    pub(crate) fn open_for_loop(stream: S, client: S::Addr) -> io::Result<Self>
+    where
+        St: ConnState,
+    {
+        Ok(Conn::with_io(Io::for_loop(stream)?, client))
+    }
+
+    fn with_io(io: Io<S>, client: S::Addr) -> Self
+    where
+        St: ConnState,
+    {
+        Conn {
+            io,
+            client,
+            input: Input::default(),
+            output: Output::default(),
+            state: St::default(),
+            close: false,
+            told_end: false,
+            fresh: false,
+            given: None,
+            peer: None,
+        }
+    }
+
     /// The connection, to register with a selector.
     pub(crate) fn stream(&self) -> &S {
         self.io.stream()
@@ -627,18 +655,7 @@ impl<St: ConnState, S: Stream> Request for Conn<St, S> {
     }
 
     fn open(conn: S, client: S::Addr, config: &RequestConfig) -> io::Result<Self> {
-        Ok(Conn {
-            io: Io::new(conn, config)?,
-            client,
-            input: Input::default(),
-            output: Output::default(),
-            state: St::default(),
-            close: false,
-            told_end: false,
-            fresh: false,
-            given: None,
-            peer: None,
-        })
+        Ok(Conn::with_io(Io::new(conn, config)?, client))
     }
 
     fn join(&mut self, id: ConnId, peers: Arc<dyn Switchboard>) {
@@ -646,7 +663,7 @@ impl<St: ConnState, S: Stream> Request for Conn<St, S> {
     }
 
     fn closer(&self) -> Option<Arc<dyn Close>> {
-        Some(self.io.closer())
+        self.io.closer()
     }
 
     fn refuse(conn: S) {

@@ -136,7 +136,7 @@ pub struct StreamRequest<S: Stream = TcpStream> {
 /// The connection and its timeout: what both halves of a [`StreamRequest`]
 /// (and a [`Conn`](super::Conn) under a blocking model) do their I/O through.
 pub(super) struct Io<S> {
-    stream: Arc<S>,
+    stream: Held<S>,
     /// The read and write timeout in force, to say so when it expires.
     timeout: Option<Duration>,
 }
@@ -176,7 +176,7 @@ impl<S: Stream> Request for StreamRequest<S> {
     }
 
     fn closer(&self) -> Option<Arc<dyn Close>> {
-        Some(self.io.closer())
+        self.io.closer()
     }
 
     fn refuse(conn: S) {
@@ -274,6 +274,26 @@ impl<S: Stream> StreamRequest<S> {
     }
 }
 
+/// How a request holds its connection: shared with what ends it from
+/// another thread (a blocking handler's), or alone (on an event loop, where
+/// the loop ends it, and each event reaches the socket with one pointer
+/// fewer).
+enum Held<S> {
+    Shared(Arc<S>),
+    Alone(S),
+}
+
+impl<S> std::ops::Deref for Held<S> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        match self {
+            Held::Shared(stream) => stream,
+            Held::Alone(stream) => stream,
+        }
+    }
+}
+
 impl<S: Stream> Io<S> {
     /// A connection with the request's timeout set on it.
     pub(super) fn new(conn: S, config: &RequestConfig) -> io::Result<Io<S>> {
@@ -282,14 +302,28 @@ impl<S: Stream> Io<S> {
             conn.set_write_timeout(Some(timeout))?;
         }
         Ok(Io {
-            stream: Arc::new(conn),
+            stream: Held::Shared(Arc::new(conn)),
             timeout: config.timeout,
         })
     }
 
+    /// A connection for an event loop: non-blocking, and without a closer
+    /// (the loop ends it).
+    pub(super) fn for_loop(conn: S) -> io::Result<Io<S>> {
+        conn.set_nonblocking(true)?;
+        Ok(Io {
+            stream: Held::Alone(conn),
+            timeout: None,
+        })
+    }
+
     /// What ends the request from another thread: shutting the socket down.
-    pub(super) fn closer(&self) -> Arc<dyn Close> {
-        self.stream.clone()
+    /// `None` for a connection on an event loop.
+    pub(super) fn closer(&self) -> Option<Arc<dyn Close>> {
+        match &self.stream {
+            Held::Shared(stream) => Some(stream.clone()),
+            Held::Alone(_) => None,
+        }
     }
 
     /// Python's `shutdown_request` for a refused connection: the client sees
@@ -353,7 +387,7 @@ impl<S: Stream> fmt::Debug for StreamRequest<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamRequest")
             .field("client_address", &self.client)
-            .field("stream", &self.io.stream)
+            .field("stream", &*self.io.stream)
             .field("buffered_input", &self.input.buffered().len())
             .field("buffered_output", &self.output.borrow().len())
             .finish()
@@ -468,7 +502,7 @@ impl<S: Stream> BufRead for RFile<'_, S> {
 impl<S: Stream> fmt::Debug for RFile<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RFile")
-            .field("stream", &self.io.stream)
+            .field("stream", &*self.io.stream)
             .field("buffered", &self.input.buffered().len())
             .finish()
     }
@@ -505,7 +539,7 @@ impl<S: Stream> Write for WFile<'_, S> {
 impl<S: Stream> fmt::Debug for WFile<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WFile")
-            .field("stream", &self.io.stream)
+            .field("stream", &*self.io.stream)
             .field("buffered", &self.output.borrow().len())
             .finish()
     }

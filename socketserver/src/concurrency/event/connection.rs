@@ -7,7 +7,7 @@ use super::worker::{Buffers, Drive, Next, Open, Readiness, Remote};
 use crate::connections::Ticket;
 use crate::error::{RequestError, Stage};
 use crate::job::{Job, Shared, guarded, report};
-use crate::request::{Conn, ConnState, Filled, Request, RequestConfig, Stream};
+use crate::request::{Conn, ConnState, Filled, Request, Stream};
 use crate::service::Service;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -38,10 +38,7 @@ where
     fn open(self: Box<Self>, now: Instant) -> Option<Box<dyn Drive>> {
         let (stream, client, shared, ticket) = self.0.into_parts();
         let service = &shared.service;
-        // No socket timeout: the loop keeps the idle timeout itself.
-        let opened = stream
-            .set_nonblocking(true)
-            .and_then(|()| Conn::open(stream, client.clone(), &RequestConfig::default()));
+        let opened = Conn::open_for_loop(stream, client.clone());
         let mut conn = match opened {
             Ok(conn) => conn,
             Err(e) => {
