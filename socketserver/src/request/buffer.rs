@@ -219,16 +219,23 @@ impl<St, S: Stream> Conn<St, S> {
             .map_or(ConnId::new(u32::MAX, u32::MAX), |(id, _)| *id)
     }
 
-    /// Queues `bytes` to the connection named `to`, from this connection's
-    /// handler, whichever worker serves it: they are sent after what that
-    /// connection has queued so far, and never in the middle of one of its
-    /// own writes. To this connection itself, [`write`](Conn::write) instead.
+    /// Sends `bytes` to the connection named `to`, from this connection's
+    /// handler: never in the middle of one of that connection's own writes.
+    /// To this connection itself, [`write`](Conn::write) instead.
+    ///
+    /// Under `event`, the bytes are queued to that connection, on whichever
+    /// worker serves it, after what it has queued so far, and this returns
+    /// at once. Under the blocking models (`threading`, `pool`, `sync`), they
+    /// are written here, on this handler's thread, which waits while that
+    /// connection's client does not take them (up to the server's
+    /// `timeout`).
     ///
     /// # Errors
     ///
     /// [`io::ErrorKind::NotFound`] when no connection of that name is open
-    /// (it has closed); [`io::ErrorKind::Unsupported`] when it, or this one,
-    /// is not served by an event loop (`concurrency = "event"`).
+    /// (it has closed); [`io::ErrorKind::Unsupported`] under `forking`, where
+    /// each connection is served in a process of its own; under the
+    /// blocking models, the write's error.
     pub fn send_to(&self, to: ConnId, bytes: &[u8]) -> io::Result<()> {
         match &self.peer {
             Some((_, peers)) => peers.send(to, bytes),
@@ -242,8 +249,8 @@ impl<St, S: Stream> Conn<St, S> {
         }
     }
 
-    /// Queues `bytes` to every other open connection of the server that can
-    /// be sent to (see [`send_to`](Conn::send_to)); returns how many. This
+    /// Sends `bytes` to every other open connection of the server, as
+    /// [`send_to`](Conn::send_to) does; returns to how many it went. This
     /// connection's own copy, if it wants one, goes through
     /// [`write`](Conn::write).
     pub fn broadcast(&self, bytes: &[u8]) -> usize {

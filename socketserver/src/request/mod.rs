@@ -82,8 +82,7 @@ pub trait Close: Send + Sync {
         let _ = bytes;
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
-            "only a connection served by an event loop (`concurrency = \"event\"`) can be sent \
-             to by another connection's handler",
+            "this connection cannot be sent to: it is served in a process of its own (`forking`)",
         ))
     }
 }

@@ -8,7 +8,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::os::unix::net::{self as unix, UnixStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// Size of the read and of the write buffer of a request, at most.
@@ -90,11 +90,62 @@ impl Stream for UnixStream {
     }
 }
 
-impl<S: Stream> Close for S {
+/// A blocking handler's connection, shared with what reaches it from other
+/// threads: a stopping server's closer, and other connections' handlers
+/// sending to it ([`Conn::send_to`](super::Conn::send_to)), whose bytes go
+/// out between the handler's own writes, never inside one.
+pub(super) struct Guarded<S> {
+    stream: S,
+    /// Held for each whole write: the owner's flush, or another's send.
+    writing: Mutex<()>,
+}
+
+impl<S> Guarded<S> {
+    fn writing(&self) -> MutexGuard<'_, ()> {
+        // Guards no data: nothing to repair after a panic.
+        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<S: Stream> Close for Guarded<S> {
     fn force_close(&self) {
         // Already closed by the peer is fine: all we want is the handler unblocked.
-        let _ = self.shutdown(Shutdown::Both);
+        let _ = self.stream.shutdown(Shutdown::Both);
     }
+
+    /// Writes the bytes on the sender's thread, waiting while the client
+    /// does not take them (up to the connection's timeout).
+    fn send(&self, bytes: &Arc<[u8]>) -> io::Result<()> {
+        let _writing = self.writing();
+        let (_, result) = write_all(&self.stream, bytes);
+        result.map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock => io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the connection's client took no output within its timeout",
+            ),
+            _ => e,
+        })
+    }
+}
+
+/// Writes all of `bytes`: how many went, and the first error.
+fn write_all<S: Stream>(stream: &S, bytes: &[u8]) -> (usize, io::Result<()>) {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        match stream.write(&bytes[sent..]) {
+            Ok(0) => {
+                let error = io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the connection accepted no more bytes",
+                );
+                return (sent, Err(error));
+            }
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (sent, Err(e)),
+        }
+    }
+    (sent, Ok(()))
 }
 
 /// One connection of a stream server (TCP, or Unix stream sockets), handed to the
@@ -279,7 +330,7 @@ impl<S: Stream> StreamRequest<S> {
 /// the loop ends it, and each event reaches the socket with one pointer
 /// fewer).
 enum Held<S> {
-    Shared(Arc<S>),
+    Shared(Arc<Guarded<S>>),
     Alone(S),
 }
 
@@ -288,7 +339,7 @@ impl<S> std::ops::Deref for Held<S> {
 
     fn deref(&self) -> &S {
         match self {
-            Held::Shared(stream) => stream,
+            Held::Shared(guarded) => &guarded.stream,
             Held::Alone(stream) => stream,
         }
     }
@@ -302,7 +353,10 @@ impl<S: Stream> Io<S> {
             conn.set_write_timeout(Some(timeout))?;
         }
         Ok(Io {
-            stream: Held::Shared(Arc::new(conn)),
+            stream: Held::Shared(Arc::new(Guarded {
+                stream: conn,
+                writing: Mutex::new(()),
+            })),
             timeout: config.timeout,
         })
     }
@@ -361,25 +415,16 @@ impl<S: Stream> Io<S> {
 
     /// Sends all of `output`; on an error, what was not sent stays in it.
     pub(super) fn flush(&self, output: &mut Vec<u8>) -> io::Result<()> {
-        let mut sent = 0;
-        let result = loop {
-            if sent == output.len() {
-                break Ok(());
-            }
-            match self.write(&output[sent..]) {
-                Ok(0) => {
-                    break Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "the connection accepted no more bytes",
-                    ));
-                }
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
+        if output.is_empty() {
+            return Ok(());
+        }
+        let _writing = match &self.stream {
+            Held::Shared(guarded) => Some(guarded.writing()),
+            Held::Alone(_) => None,
         };
+        let (sent, result) = write_all(&*self.stream, output);
         output.drain(..sent);
-        result
+        result.map_err(|e| timed_out(e, self.timeout, "the client took no output"))
     }
 }
 

@@ -55,7 +55,8 @@ use worker::{Inbox, Message, Worker};
 ///   connection only.
 /// * **Other connections.** A handler can send to another connection by its
 ///   [`id`](Conn::id), on whichever worker it is, or to all of them
-///   ([`Conn::send_to`], [`Conn::broadcast`]). A connection with 4 MiB
+///   ([`Conn::send_to`], [`Conn::broadcast`]), without waiting: the bytes
+///   are queued to it. A connection with 4 MiB
 ///   queued that is sent more is closed: its client is not reading.
 /// * **Datagrams.** Up to 1,024 per worker wait to be served; past that on
 ///   every worker, the server stops receiving until one has room (they wait
