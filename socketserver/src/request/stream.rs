@@ -388,9 +388,13 @@ impl<S: Stream> Io<S> {
 
     /// Sends our FIN now, even if another copy of the socket stays open (a
     /// forked child's, or the server's registry's until it lets go), and even
-    /// when a flush failed: the client must see the end.
+    /// when a flush failed: the client must see the end. A connection held
+    /// alone (on an event loop) is closed right after, which sends it: no
+    /// system call is spent here.
     pub(super) fn shutdown_writing(&self) {
-        let _ = self.stream.shutdown(Shutdown::Write);
+        if let Held::Shared(_) = self.stream {
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
     }
 
     /// Reads from the socket; a timeout is reported as such, not as the
