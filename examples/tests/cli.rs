@@ -28,6 +28,9 @@ const MARGIN: Duration = Duration::from_secs(8);
 const POLL: Duration = Duration::from_millis(10);
 
 const MODES: [&str; 4] = ["sync", "threading", "forking", "pool"];
+/// The modes of the examples whose handler runs in every mode (buffer-shaped
+/// or datagram).
+const ALL_MODES: [&str; 5] = ["sync", "threading", "forking", "pool", "event"];
 const EXAMPLES: [&str; 4] = ["echo", "upper", "raw_runtime", "udp_echo"];
 
 /// The path of an example binary: the tests run as `target/<profile>/deps/cli-HASH`
@@ -469,6 +472,118 @@ fn sigterm_with_idle_client_pool() {
 }
 
 #[test]
+fn echo_round_trip_event() {
+    echo_round_trip_of("echo", "event");
+}
+
+/// Under `--mode event`, a closing server closes an idle connection at once
+/// (nothing is queued for it).
+#[test]
+fn sigterm_with_idle_client_event() {
+    let mut server = Server::start("echo", "event", &[]);
+    let mut client = server.connect();
+    exchange(&mut client, b"ping\n", b"ping\n");
+    let asked = Instant::now();
+    server.stop_cleanly("TERM");
+    let took = asked.elapsed();
+    assert!(
+        took < SHUTDOWN_TIMEOUT + MARGIN,
+        "echo --mode event took {took:?} to exit"
+    );
+    assert_eq!(read_to_close(&mut client), b"", "unexpected bytes");
+}
+
+/// An example whose handler reads its input itself says why it has no
+/// event mode, and fails.
+#[test]
+fn a_stream_request_example_refuses_event_mode() {
+    for name in ["upper", "raw_runtime"] {
+        let (status, _, stderr) = run_to_end(name, &["--addr", "127.0.0.1:0", "--mode", "event"]);
+        assert!(!status.success(), "{name} --mode event started");
+        assert!(stderr.contains("buffer-shaped"), "{name}: {stderr}");
+    }
+}
+
+/// Reads one line from a chat client.
+fn chat_line(reader: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
+        .expect("a line from the chat server");
+    line
+}
+
+/// Three chat clients see each other's lines, renames, joins and leaves, in
+/// the format of DESIGN.md, with the handler written once.
+fn chat(mode: &str) {
+    let mut server = Server::start("chat", mode, &[]);
+    let mut clients: Vec<(TcpStream, BufReader<TcpStream>)> = Vec::new();
+    for n in 1..=3 {
+        let client = server.connect();
+        let mut reader = BufReader::new(client.try_clone().unwrap());
+        assert_eq!(
+            chat_line(&mut reader),
+            format!("welcome guest{n}\n"),
+            "{mode}"
+        );
+        for (_, earlier) in &mut clients {
+            assert_eq!(chat_line(earlier), format!("* guest{n} joined\n"), "{mode}");
+        }
+        clients.push((client, reader));
+    }
+    clients[0].0.write_all(b"hello, all\n").unwrap();
+    for i in [1, 2] {
+        assert_eq!(
+            chat_line(&mut clients[i].1),
+            "guest1: hello, all\n",
+            "{mode}"
+        );
+    }
+    clients[1].0.write_all(b"/nick bob\nhi\n").unwrap();
+    for i in [0, 2] {
+        assert_eq!(chat_line(&mut clients[i].1), "bob: hi\n", "{mode}");
+    }
+    clients[2].0.write_all(b"/nick not a name\n").unwrap();
+    assert!(
+        chat_line(&mut clients[2].1).starts_with("* a name is"),
+        "{mode}"
+    );
+    // The third leaves: the others are told, and nothing else came to them
+    // (not their own lines).
+    let (third, _) = clients.pop().unwrap();
+    drop(third);
+    for (_, reader) in &mut clients {
+        assert_eq!(chat_line(reader), "* guest3 left\n", "{mode}");
+    }
+    clients[0].0.write_all(b"still here\n").unwrap();
+    assert_eq!(
+        chat_line(&mut clients[1].1),
+        "guest1: still here\n",
+        "{mode}"
+    );
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn chat_threading() {
+    chat("threading");
+}
+
+#[test]
+fn chat_event() {
+    chat("event");
+}
+
+#[test]
+fn chat_refuses_the_modes_it_cannot_chat_in() {
+    for mode in ["sync", "forking", "pool"] {
+        let (status, _, stderr) = run_to_end("chat", &["--addr", "127.0.0.1:0", "--mode", mode]);
+        assert!(!status.success(), "chat --mode {mode} started");
+        assert!(stderr.contains("threading"), "{mode}: {stderr}");
+    }
+}
+
+#[test]
 fn sigint_stops_cleanly() {
     for name in EXAMPLES {
         for mode in MODES {
@@ -507,7 +622,7 @@ fn threading_serves_two_clients_at_once() {
 
 #[test]
 fn timeout_closes_a_silent_client() {
-    for mode in MODES {
+    for mode in ALL_MODES {
         let mut server = Server::start("echo", mode, &["--timeout", "0.2"]);
         let mut client = server.connect();
         exchange(&mut client, b"hi", b"hi");
@@ -525,7 +640,7 @@ fn timeout_closes_a_silent_client() {
 /// than `--max-packet-size` comes back cut, and SIGTERM stops it cleanly.
 #[test]
 fn udp_echo_round_trip() {
-    for mode in MODES {
+    for mode in ALL_MODES {
         let mut server = Server::start("udp_echo", mode, &["--max-packet-size", "100"]);
         let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         client.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
@@ -627,7 +742,7 @@ fn unix_echo_help_describes_the_path_and_the_protocol() {
 #[test]
 fn unix_echo_round_trip() {
     let dir = SocketDir::new("round-trip");
-    for mode in MODES {
+    for mode in ALL_MODES {
         let path = dir.0.join(format!("{mode}.sock"));
         let mut server = start_unix_echo(&path, mode);
         let mut client = connect_unix(&path);
