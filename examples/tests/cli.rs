@@ -821,3 +821,147 @@ fn unix_echo_refuses_a_live_path_and_replaces_a_stale_one() {
     second.stop_cleanly("TERM");
     assert!(!path.exists());
 }
+
+/// The files `upload` left in `dir`, by name, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Sends one request line (and `body`) to `upload`, reads the reply line.
+fn upload_request(stream: &mut TcpStream, line: &[u8], body: &[u8]) -> String {
+    stream.write_all(line).unwrap();
+    stream.write_all(body).unwrap();
+    let mut reply = Vec::new();
+    let mut byte = [0];
+    while reply.last() != Some(&b'\n') {
+        match stream.read(&mut byte) {
+            Ok(1) => reply.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// `upload`: round trips, refused names, a transfer cut short, the size
+/// limit and concurrent uploads, in `mode`.
+fn upload(mode: &str) {
+    let dir = SocketDir::new(&format!("upload-{mode}"));
+    let dir_arg = dir.0.to_string_lossy().into_owned();
+    let mut server = Server::start(
+        "upload",
+        mode,
+        &["--dir", &dir_arg, "--max-size", "1000000"],
+    );
+
+    // A round trip, an empty file, and a `get` of what is not there, which
+    // leaves the connection open.
+    let mut client = server.connect();
+    assert_eq!(
+        upload_request(&mut client, b"put hello.txt 5\n", b"hello"),
+        "ok 5\n"
+    );
+    assert_eq!(upload_request(&mut client, b"put empty 0\n", b""), "ok 0\n");
+    assert_eq!(
+        upload_request(&mut client, b"get hello.txt\n", b""),
+        "ok 5\n"
+    );
+    let mut body = [0; 5];
+    client.read_exact(&mut body).unwrap();
+    assert_eq!(&body, b"hello");
+    assert!(upload_request(&mut client, b"get missing\n", b"").starts_with("error "));
+    assert_eq!(upload_request(&mut client, b"get empty\n", b""), "ok 0\n");
+    drop(client);
+
+    // Refused names: `error`, then the connection closes unread.
+    let long = "x".repeat(256);
+    for name in [
+        "../escape",
+        "a/b",
+        "a\\b",
+        ".hidden",
+        "a..b",
+        long.as_str(),
+        "nul\0byte",
+    ] {
+        let mut client = server.connect();
+        let line = format!("put {name} 3\n");
+        let reply = upload_request(&mut client, line.as_bytes(), b"abc");
+        assert!(reply.starts_with("error refused"), "{name:?}: {reply:?}");
+        assert_eq!(read_to_close(&mut client), b"", "{name:?}");
+    }
+    // Over the limit: refused before a byte is written.
+    let mut client = server.connect();
+    let reply = upload_request(&mut client, b"put big 2000000\n", b"");
+    assert!(reply.starts_with("error "), "{reply:?}");
+    assert_eq!(read_to_close(&mut client), b"");
+
+    // Cut short: nothing is left behind, not even the temporary file.
+    let mut client = server.connect();
+    client.write_all(b"put cut.bin 100000\n").unwrap();
+    client.write_all(&[7; 30_000]).unwrap();
+    drop(client);
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while files_in(&dir.0) != ["empty", "hello.txt"] {
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {:?}",
+            files_in(&dir.0)
+        );
+        thread::sleep(POLL);
+    }
+
+    // Four at once, each its own bytes.
+    let uploads: Vec<_> = (0..4u8)
+        .map(|i| {
+            let mut client = server.connect();
+            thread::spawn(move || {
+                let bytes: Vec<u8> = (0..300_000u32).map(|j| (j % 251) as u8 ^ i).collect();
+                let line = format!("put file{i}.bin {}\n", bytes.len());
+                assert_eq!(
+                    upload_request(&mut client, line.as_bytes(), &bytes),
+                    format!("ok {}\n", bytes.len())
+                );
+                bytes
+            })
+        })
+        .collect();
+    for (i, upload) in uploads.into_iter().enumerate() {
+        let sent = upload.join().expect("an upload failed");
+        let mut client = server.connect();
+        let line = format!("get file{i}.bin\n");
+        assert_eq!(
+            upload_request(&mut client, line.as_bytes(), b""),
+            format!("ok {}\n", sent.len())
+        );
+        let mut got = vec![0; sent.len()];
+        client.read_exact(&mut got).unwrap();
+        assert!(got == sent, "file{i}.bin differs");
+    }
+    assert_eq!(
+        files_in(&dir.0),
+        [
+            "empty",
+            "file0.bin",
+            "file1.bin",
+            "file2.bin",
+            "file3.bin",
+            "hello.txt"
+        ]
+    );
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn upload_threading() {
+    upload("threading");
+}
+
+#[test]
+fn upload_event() {
+    upload("event");
+}
