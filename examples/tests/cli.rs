@@ -118,10 +118,17 @@ impl Server {
     /// Starts example `name` on a free port of 127.0.0.1 in `mode`, with more
     /// arguments `extra`, and waits until it listens.
     fn start(name: &str, mode: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["--mode", mode];
+        args.extend_from_slice(extra);
+        Server::start_with(name, &args)
+    }
+
+    /// Starts the example `name` with `args` (and `--addr 127.0.0.1:0`).
+    fn start_with(name: &str, args: &[&str]) -> Server {
         let mut process = Process::spawn(
             Command::new(example(name))
-                .args(["--addr", "127.0.0.1:0", "--mode", mode])
-                .args(extra)
+                .args(["--addr", "127.0.0.1:0"])
+                .args(args)
                 .env("RUST_LOG", "info")
                 .env("RUST_LOG_STYLE", "never")
                 .stdin(Stdio::null())
@@ -964,4 +971,64 @@ fn upload_threading() {
 #[test]
 fn upload_event() {
     upload("event");
+}
+
+/// Sends a command frame to `command` and reads its reply frame.
+fn command_request(stream: &mut TcpStream, line: &str) -> String {
+    let length = u32::try_from(line.len()).unwrap().to_be_bytes();
+    stream.write_all(&length).unwrap();
+    stream.write_all(line.as_bytes()).unwrap();
+    let mut length = [0; 4];
+    stream.read_exact(&mut length).expect("a reply frame");
+    let mut reply = vec![0; u32::from_be_bytes(length) as usize];
+    stream
+        .read_exact(&mut reply)
+        .expect("the whole reply frame");
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// `command`: an allowed program, refused ones, one not found, one killed at
+/// the time limit, and output over the cap.
+#[test]
+fn command_runs_only_what_is_allowed_within_its_limits() {
+    let mut server = Server::start_with(
+        "command",
+        &[
+            "--allow",
+            "echo,sleep,seq,no-such-program-here",
+            "--timeout",
+            "0.5",
+            "--max-output",
+            "100",
+        ],
+    );
+    let mut client = server.connect();
+    assert_eq!(
+        command_request(&mut client, "echo hello  world"),
+        "0\nhello world\n"
+    );
+    for refused in ["rm -rf /tmp/x", "/bin/echo hi", "", "ls"] {
+        let reply = command_request(&mut client, refused);
+        assert!(
+            reply.starts_with("126\nrefused: "),
+            "{refused:?}: {reply:?}"
+        );
+    }
+    let reply = command_request(&mut client, "no-such-program-here");
+    assert!(reply.starts_with("127\n"), "{reply:?}");
+    let reply = command_request(&mut client, "sleep 60");
+    assert!(reply.starts_with("124\n"), "{reply:?}");
+    assert!(
+        reply.trim_end().ends_with("[killed after 500ms]"),
+        "{reply:?}"
+    );
+    let reply = command_request(&mut client, "seq 1 100000");
+    assert!(reply.starts_with("0\n1\n2\n3\n"), "{reply:?}");
+    let last = reply.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("[output cut: 588895 bytes"), "{last:?}");
+    // A command that fails says so with its exit code.
+    let reply = command_request(&mut client, "seq x");
+    assert!(reply.starts_with("1\n"), "{reply:?}");
+    drop(client);
+    server.stop_cleanly("TERM");
 }
