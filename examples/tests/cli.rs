@@ -1032,3 +1032,91 @@ fn command_runs_only_what_is_allowed_within_its_limits() {
     drop(client);
     server.stop_cleanly("TERM");
 }
+
+/// Runs `curl` with `args`: its exit status, standard output and error.
+fn curl(args: &[&str]) -> (ExitStatus, String, String) {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "20"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run curl (on Debian: apt-get install curl; .ci/run installs it)");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `http_hello` in `mode`: curl's requests over one kept-alive connection,
+/// pipelined requests answered in order, and a malformed one refused.
+fn http_hello(mode: &str) {
+    let mut server = Server::start("http_hello", mode, &[]);
+    let url = format!("http://{}/", server.addr);
+    let (status, body, log) = curl(&["--verbose", &url, &format!("{url}again")]);
+    assert!(status.success(), "{mode}: curl failed: {log}");
+    assert!(
+        body.starts_with("Hello, World!Hello, World!"),
+        "{mode}: {body:?}"
+    );
+    assert!(
+        log.contains("Re-using existing connection"),
+        "{mode}: not kept alive:\n{log}"
+    );
+
+    // Three requests in one write: three answers, in order; the last one
+    // (HTTP/1.0 without keep-alive) closes.
+    let mut client = server.connect();
+    client
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /p HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc\
+              GET / HTTP/1.0\r\n\r\n",
+        )
+        .unwrap();
+    let replies = String::from_utf8(read_to_close(&mut client)).unwrap();
+    assert_eq!(
+        replies.matches("HTTP/1.1 200 OK\r\n").count(),
+        3,
+        "{mode}: {replies:?}"
+    );
+    assert_eq!(
+        replies.matches("Hello, World!").count(),
+        3,
+        "{mode}: {replies:?}"
+    );
+    assert!(
+        replies.ends_with("Connection: close\r\n\r\nHello, World!"),
+        "{mode}: {replies:?}"
+    );
+
+    // Malformed: 400, then the connection closes.
+    for request in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"GET / HTTP/1.1\r\nno colon\r\n\r\n",
+    ] {
+        let mut client = server.connect();
+        client.write_all(request).unwrap();
+        let reply = String::from_utf8(read_to_close(&mut client)).unwrap();
+        assert!(
+            reply.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{mode}: {reply:?}"
+        );
+    }
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn http_hello_threading() {
+    http_hello("threading");
+}
+
+#[test]
+fn http_hello_pool() {
+    http_hello("pool");
+}
+
+#[test]
+fn http_hello_event() {
+    http_hello("event");
+}
