@@ -1120,3 +1120,104 @@ fn http_hello_pool() {
 fn http_hello_event() {
     http_hello("event");
 }
+
+/// Runs a Redis client tool (`redis-cli`, `redis-benchmark`): its exit
+/// status and standard output and error together.
+fn redis_tool(tool: &str, port: u16, args: &[&str]) -> (ExitStatus, String) {
+    // Bounded: a server that stops answering fails the test, not hangs it.
+    let output = Command::new("timeout")
+        .args(["120", tool])
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {tool} ({e}; on Debian: apt-get install redis-tools; .ci/run installs it)")
+        });
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status, text)
+}
+
+/// `mini_redis` in `mode`, driven by the real `redis-cli` and
+/// `redis-benchmark`; malformed RESP gets an error and the connection closes.
+fn mini_redis(mode: &str) {
+    let mut server = Server::start("mini_redis", mode, &[]);
+    let port = server.addr.port();
+    for (args, expected) in [
+        (&["ping"][..], "PONG\n"),
+        (&["set", "greeting", "hello world"], "OK\n"),
+        (&["get", "greeting"], "hello world\n"),
+        (&["incr", "counter"], "1\n"),
+        (&["incr", "counter"], "2\n"),
+        (
+            &["incr", "greeting"],
+            "ERR value is not an integer or out of range\n\n",
+        ),
+        (&["exists", "greeting", "counter", "none"], "2\n"),
+        (&["del", "greeting", "counter"], "2\n"),
+        (&["get", "greeting"], "\n"),
+        (&["echo", "a\nb"], "a\nb\n"),
+        (&["flushall"], "ERR unknown command 'flushall'\n\n"),
+    ] {
+        let (status, out) = redis_tool("redis-cli", port, args);
+        assert!(status.success(), "{mode}: redis-cli {args:?}: {out}");
+        assert_eq!(out, expected, "{mode}: redis-cli {args:?}");
+    }
+    // A pool serves as many connections at once as it has workers (one per
+    // CPU), and redis-benchmark's stay open: no more clients than that.
+    let clients = if mode == "pool" { "1" } else { "10" };
+    for pipeline in ["1", "16"] {
+        let (status, out) = redis_tool(
+            "redis-benchmark",
+            port,
+            &[
+                "-t",
+                "ping,set,get",
+                "-n",
+                "2000",
+                "-c",
+                clients,
+                "-P",
+                pipeline,
+                "-q",
+            ],
+        );
+        assert!(status.success(), "{mode} -P {pipeline}: {out}");
+        for test in ["PING_INLINE", "PING_MBULK", "SET", "GET"] {
+            assert!(
+                out.contains(&format!("{test}: ")),
+                "{mode} -P {pipeline}: no {test}:\n{out}"
+            );
+        }
+        assert!(
+            !out.to_lowercase().contains("error"),
+            "{mode} -P {pipeline}:\n{out}"
+        );
+    }
+    for malformed in [&b"*1\r\n$x\r\n"[..], b"*1\r\n+PING\r\n", b"*99999999\r\n"] {
+        let mut client = server.connect();
+        client.write_all(malformed).unwrap();
+        let reply = String::from_utf8(read_to_close(&mut client)).unwrap();
+        assert!(
+            reply.starts_with("-ERR Protocol error: "),
+            "{mode}: {malformed:?}: {reply:?}"
+        );
+    }
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn mini_redis_threading() {
+    mini_redis("threading");
+}
+
+#[test]
+fn mini_redis_pool() {
+    mini_redis("pool");
+}
+
+#[test]
+fn mini_redis_event() {
+    mini_redis("event");
+}
