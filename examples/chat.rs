@@ -11,8 +11,8 @@
 //! * a line over 4 KiB gets `* <reason>\n` and the connection closes.
 //!
 //! ```text
-//! cargo run --example chat                       # listens on 127.0.0.1:7009
-//! nc 127.0.0.1 7009                              # in two terminals: type lines
+//! cargo run --example chat                       # listens on 127.0.0.1:7014
+//! nc 127.0.0.1 7014                              # in two terminals: type lines
 //! cargo run --example chat -- --mode event       # the same handler on event loops
 //! ```
 //!
@@ -42,10 +42,10 @@ const MAX_NAME: usize = 32;
 /// every other line goes to the others as `<name>: <line>`; joins and leaves
 /// are announced as `* <name> joined` and `* <name> left`.
 #[derive(Parser, Debug)]
-#[command(version, after_help = "Try it: nc 127.0.0.1 7009 (in two terminals)")]
+#[command(version, after_help = "Try it: nc 127.0.0.1 7014 (in two terminals)")]
 struct Cli {
     /// Address to listen on, HOST:PORT (port 0 picks a free port, which is logged).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7009")]
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7014")]
     addr: String,
 
     #[command(flatten)]

@@ -18,9 +18,9 @@
 //! is written.
 //!
 //! ```text
-//! cargo run --example upload -- --dir /tmp/uploads     # listens on 127.0.0.1:7010
-//! printf 'put hello.txt 6\nhello\n' | nc 127.0.0.1 7010
-//! printf 'get hello.txt\n' | nc 127.0.0.1 7010
+//! cargo run --example upload -- --dir /tmp/uploads     # listens on 127.0.0.1:7015
+//! printf 'put hello.txt 6\nhello\n' | nc 127.0.0.1 7015
+//! printf 'get hello.txt\n' | nc 127.0.0.1 7015
 //! ```
 //!
 //! The handler is buffer-shaped: it runs under every `--mode`, `threading`
@@ -52,11 +52,11 @@ const MAX_NAME: usize = 255;
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Try it: printf 'put hello.txt 6\\nhello\\n' | nc 127.0.0.1 7010"
+    after_help = "Try it: printf 'put hello.txt 6\\nhello\\n' | nc 127.0.0.1 7015"
 )]
 struct Cli {
     /// Address to listen on, HOST:PORT (port 0 picks a free port, which is logged).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7010")]
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7015")]
     addr: String,
 
     /// Directory the files are stored in (created if missing).

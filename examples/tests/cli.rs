@@ -1221,3 +1221,41 @@ fn mini_redis_pool() {
 fn mini_redis_event() {
     mini_redis("event");
 }
+
+/// The examples of issue 10: `--help` says what they take, and SIGTERM stops
+/// each cleanly (exit status 0) within the shutdown timeout and a margin
+/// while a client is still connected and silent.
+#[test]
+fn the_protocol_examples_help_and_stop_cleanly_with_an_idle_client() {
+    let dir = SocketDir::new("idle-stop");
+    let dir_arg = dir.0.to_string_lossy().into_owned();
+    for (name, port, args) in [
+        ("chat", "7014", &["--mode", "threading"][..]),
+        ("chat", "7014", &["--mode", "event"]),
+        ("upload", "7015", &["--dir", &dir_arg]),
+        ("upload", "7015", &["--dir", &dir_arg, "--mode", "event"]),
+        ("command", "7011", &[]),
+        ("http_hello", "7012", &["--mode", "event"]),
+        ("mini_redis", "7013", &["--mode", "event"]),
+        ("mini_redis", "7013", &["--mode", "pool"]),
+    ] {
+        let (status, stdout, _) = run_to_end(name, &["--help"]);
+        assert!(status.success(), "{name} --help: {status}");
+        for word in ["--addr", port] {
+            assert!(
+                stdout.contains(word),
+                "{name} --help does not mention {word:?}"
+            );
+        }
+        let mut server = Server::start_with(name, args);
+        let client = server.connect();
+        let asked = Instant::now();
+        server.stop_cleanly("TERM");
+        let took = asked.elapsed();
+        assert!(
+            took < SHUTDOWN_TIMEOUT + MARGIN,
+            "{name} {args:?} took {took:?} to exit"
+        );
+        drop(client);
+    }
+}
