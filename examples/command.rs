@@ -66,7 +66,7 @@ struct Cli {
 
     /// How long a program may run, in seconds (fractions allowed); past it,
     /// it and every process it started are killed.
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = common::parse_seconds)]
     timeout: Duration,
 
     /// The most output a reply carries, in bytes; the rest is cut.
@@ -74,18 +74,8 @@ struct Cli {
     max_output: usize,
 
     /// Close a connection whose client stays silent for this many seconds.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = common::parse_seconds)]
     idle_timeout: Option<Duration>,
-}
-
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| "expected a number of seconds, such as 10 or 0.5".to_owned())?;
-    match Duration::try_from_secs_f64(seconds) {
-        Ok(duration) if !duration.is_zero() => Ok(duration),
-        _ => Err("expected a positive number of seconds".to_owned()),
-    }
 }
 
 /// The server: what may run, and for how long.

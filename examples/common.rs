@@ -55,7 +55,7 @@ pub struct Options {
 }
 
 /// Parses a positive number of seconds, such as `30` or `0.5`.
-fn parse_seconds(text: &str) -> Result<Duration, String> {
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
         .map_err(|_| "expected a number of seconds, such as 30 or 0.5".to_owned())?;
