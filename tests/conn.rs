@@ -8,7 +8,7 @@
 use socketserver::{
     Conn, Event, Pool, RequestError, Server, Service, Synchronous, Tcp, Threading, handler_fn,
 };
-use socketserver_tests::{BOUND, connect, read_to_end, serve};
+use socketserver_tests::{BOUND, connect, line_lengths, read_to_end, serve};
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -114,26 +114,9 @@ fn event_serves_a_buffer_handler() {
     lines_partial_writes_state_and_quit(Event::new().workers(2));
 }
 
-/// Says how many bytes it holds while no whole line has come; answers each
-/// line with its length.
-fn partial() -> impl Service<Request = Conn> {
-    handler_fn(|conn: &mut Conn| {
-        let (input, output, _) = conn.parts();
-        let mut answered = false;
-        while let Some(line) = input.line(1024)? {
-            writeln!(output, "line of {}", line.len())?;
-            answered = true;
-        }
-        if !answered && !input.bytes().is_empty() {
-            writeln!(output, "holding {}", input.bytes().len())?;
-        }
-        Ok(())
-    })
-}
-
 #[test]
 fn a_partial_message_stays_in_the_input_until_the_rest_comes() {
-    let running = start(Threading::default(), partial());
+    let running = start(Threading::default(), handler_fn(line_lengths));
     let mut client = connect(running.addr());
     let mut replies = lines_of(&client);
     client.write_all(b"hel").unwrap();

@@ -9,7 +9,7 @@
 use socketserver::{
     Conn, ConnId, DatagramRequest, Event, RequestError, Server, Service, Tcp, Udp, handler_fn,
 };
-use socketserver_tests::{BOUND, connect, read_to_end, serve, wait_until};
+use socketserver_tests::{BOUND, connect, line_lengths, read_to_end, serve, wait_until};
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
@@ -652,21 +652,6 @@ fn udp_datagrams_are_served_on_the_event_loops_each_client_getting_its_own_repli
         client.join().expect("a client failed");
     }
     running.stop().unwrap();
-}
-
-/// Answers each whole line with its length, and a partial one with how much
-/// of it is held: the client can tell when each piece was read.
-fn line_lengths(conn: &mut Conn) -> io::Result<()> {
-    let (input, output, ()) = conn.parts();
-    let mut answered = false;
-    while let Some(line) = input.line(1024)? {
-        writeln!(output, "line of {}", line.len())?;
-        answered = true;
-    }
-    if !answered && !input.bytes().is_empty() {
-        writeln!(output, "holding {}", input.bytes().len())?;
-    }
-    Ok(())
 }
 
 #[test]

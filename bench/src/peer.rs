@@ -243,6 +243,25 @@ pub fn mio_echo_loop(mut listener: TcpListener) -> io::Result<()> {
     }
 }
 
+/// The tokio runtime a peer runs on, from its `--flavor multi|current` and
+/// `--workers N` options (`multi` by default, with a worker per CPU this
+/// process may run on); exits with status 2 on an unknown flavor.
+pub fn tokio_runtime(args: &PeerArgs, usage: &str) -> io::Result<tokio::runtime::Runtime> {
+    match args.get("flavor").unwrap_or("multi") {
+        "multi" => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.count_or_cpus("workers")?)
+            .enable_io()
+            .build(),
+        "current" => tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build(),
+        other => {
+            eprintln!("unknown flavor {other:?}\nusage: {usage}");
+            process::exit(2);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,12 +84,7 @@ impl<S: Service> Job<S> {
     /// lock, which another thread of the parent may have held at the fork and
     /// which no thread of this process would ever release.
     pub(crate) fn run_in_child(self) -> bool {
-        let Job {
-            conn,
-            client,
-            shared,
-            ticket,
-        } = self;
+        let (conn, client, shared, ticket) = self.into_parts();
         std::mem::forget(ticket);
         serve(conn, client, &shared, |_| {})
     }

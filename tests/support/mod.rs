@@ -263,3 +263,19 @@ pub fn logged(needle: &str) -> Vec<String> {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// A buffer-shaped handler that answers each whole line with its length
+/// (`line of N`), and input holding no whole line with how much it holds
+/// (`holding N`): the client can tell when each piece was read.
+pub fn line_lengths(conn: &mut socketserver::Conn) -> io::Result<()> {
+    let (input, output, ()) = conn.parts();
+    let mut answered = false;
+    while let Some(line) = input.line(1024)? {
+        writeln!(output, "line of {}", line.len())?;
+        answered = true;
+    }
+    if !answered && !input.bytes().is_empty() {
+        writeln!(output, "holding {}", input.bytes().len())?;
+    }
+    Ok(())
+}

@@ -15,11 +15,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use socketserver_bench::peer::PeerArgs;
+use socketserver_bench::peer::{PeerArgs, tokio_runtime};
 use std::convert::Infallible;
 use std::io;
 use tokio::net::TcpListener;
-use tokio::runtime::Builder;
 
 const USAGE: &str = "hyper_hello [--addr] ADDR [--flavor multi|current] [--workers N]";
 
@@ -51,16 +50,6 @@ async fn run(addr: String) -> io::Result<()> {
 
 fn main() -> io::Result<()> {
     let args = PeerArgs::parse(&["flavor", "workers"], USAGE);
-    let runtime = match args.get("flavor").unwrap_or("multi") {
-        "multi" => Builder::new_multi_thread()
-            .worker_threads(args.count_or_cpus("workers")?)
-            .enable_io()
-            .build()?,
-        "current" => Builder::new_current_thread().enable_io().build()?,
-        other => {
-            eprintln!("unknown flavor {other:?}\nusage: {USAGE}");
-            std::process::exit(2);
-        }
-    };
+    let runtime = tokio_runtime(&args, USAGE)?;
     runtime.block_on(run(args.addr))
 }

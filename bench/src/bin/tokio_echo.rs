@@ -13,11 +13,10 @@
 //! `listening on ADDR` on standard error once it accepts, and runs until
 //! killed.
 
-use socketserver_bench::peer::{BUFFER_SIZE, PeerArgs};
+use socketserver_bench::peer::{BUFFER_SIZE, PeerArgs, tokio_runtime};
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::runtime::Builder;
 
 const USAGE: &str = "tokio_echo [--addr] ADDR [--flavor multi|current] [--workers N]";
 
@@ -50,16 +49,6 @@ async fn run(addr: String) -> io::Result<()> {
 
 fn main() -> io::Result<()> {
     let args = PeerArgs::parse(&["flavor", "workers"], USAGE);
-    let runtime = match args.get("flavor").unwrap_or("multi") {
-        "multi" => Builder::new_multi_thread()
-            .worker_threads(args.count_or_cpus("workers")?)
-            .enable_io()
-            .build()?,
-        "current" => Builder::new_current_thread().enable_io().build()?,
-        other => {
-            eprintln!("unknown flavor {other:?}\nusage: {USAGE}");
-            std::process::exit(2);
-        }
-    };
+    let runtime = tokio_runtime(&args, USAGE)?;
     runtime.block_on(run(args.addr))
 }
