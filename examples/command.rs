@@ -237,6 +237,7 @@ fn main() -> ExitCode {
     let options = common::Options {
         mode: common::Mode::Threading,
         timeout: cli.idle_timeout,
+        busy_poll: 0,
     };
     common::serve(&cli.addr, &options, commands.builder())
 }

@@ -4,7 +4,8 @@
 //! that never reads; sends from one connection to another and to all; the
 //! end of input with a last reply; the idle timeout; a closing server that
 //! still sends what is queued; a panicking handler that ends only its
-//! connection; `max_connections`; datagrams served on the workers.
+//! connection; `max_connections`; datagrams served on the workers; busy
+//! polling.
 
 use socketserver::{
     Conn, ConnId, DatagramRequest, Event, RequestError, Server, Service, Tcp, Udp, handler_fn,
@@ -479,6 +480,54 @@ fn a_silent_client_is_closed_at_the_timeout_and_reported_as_timed_out() {
     let errors = errors.lock().unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].kind, Some(io::ErrorKind::TimedOut), "{errors:?}");
+}
+
+/// Busy polling changes when a worker sleeps, not what it does: replies,
+/// the idle timeout and the stop are as without it.
+#[test]
+fn a_busy_polling_server_serves_times_out_and_stops_as_any_other() {
+    let service = Recording::new(echo_all::<()>);
+    let errors = Arc::clone(&service.errors);
+    let server = event_server(service)
+        .busy_poll(Duration::from_micros(200))
+        .timeout(Some(Duration::from_millis(300)))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let mut silent = connect(running.addr());
+    let mut clients: Vec<TcpStream> = (0..20).map(|_| connect(running.addr())).collect();
+    for round in 0..50u8 {
+        for (k, client) in clients.iter_mut().enumerate() {
+            let message = [round, k as u8, b'\n'];
+            client.write_all(&message).unwrap();
+            let mut reply = [0; 3];
+            client.read_exact(&mut reply).unwrap();
+            assert_eq!(reply, message);
+        }
+    }
+    // The busy clients' last input was a moment ago; the silent one's, never.
+    let mut rest = Vec::new();
+    match silent.read_to_end(&mut rest) {
+        Ok(_) => assert!(rest.is_empty(), "{rest:?}"),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    wait_until("the timeout is reported", || {
+        !errors.lock().unwrap().is_empty()
+    });
+    running.stop().unwrap();
+    for client in &mut clients {
+        // Each closed by the timeout or the stop: nothing more comes.
+        let mut rest = Vec::new();
+        let _ = client.read_to_end(&mut rest);
+        assert!(rest.is_empty(), "{rest:?}");
+    }
+    let errors = errors.lock().unwrap();
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.kind == Some(io::ErrorKind::TimedOut)),
+        "{errors:?}"
+    );
 }
 
 #[test]

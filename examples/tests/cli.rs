@@ -125,10 +125,17 @@ impl Server {
 
     /// Starts the example `name` with `args` (and `--addr 127.0.0.1:0`).
     fn start_with(name: &str, args: &[&str]) -> Server {
+        let mut command = Command::new(example(name));
+        command.args(["--addr", "127.0.0.1:0"]).args(args);
+        Server::start_command(command)
+    }
+
+    /// Starts `command`, an example with its arguments, logging at `info` to
+    /// a pipe, and waits until it listens; the address is read back from
+    /// its log (a Unix socket's is not: `addr` is then 127.0.0.1:0).
+    fn start_command(mut command: Command) -> Server {
         let mut process = Process::spawn(
-            Command::new(example(name))
-                .args(["--addr", "127.0.0.1:0"])
-                .args(args)
+            command
                 .env("RUST_LOG", "info")
                 .env("RUST_LOG_STYLE", "never")
                 .stdin(Stdio::null())
@@ -147,9 +154,9 @@ impl Server {
             .split_once("listening on ")
             .map(|(_, addr)| addr.trim())
             .expect("the line was matched on this");
-        server.addr = addr
-            .parse()
-            .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+        if let Ok(addr) = addr.parse() {
+            server.addr = addr;
+        }
         server
     }
 
@@ -666,21 +673,21 @@ fn udp_echo_round_trip() {
     }
 }
 
-/// A directory for `unix_echo`'s socket files, removed when dropped, even
-/// when the test fails.
-struct SocketDir(PathBuf);
+/// A directory for a test's files (sockets, uploads, scripts), removed when
+/// dropped, even when the test fails.
+struct TestDir(PathBuf);
 
-impl SocketDir {
-    fn new(test: &str) -> SocketDir {
+impl TestDir {
+    fn new(test: &str) -> TestDir {
         let path =
             std::env::temp_dir().join(format!("socketserver-cli-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
-        SocketDir(path)
+        TestDir(path)
     }
 }
 
-impl Drop for SocketDir {
+impl Drop for TestDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
@@ -688,27 +695,9 @@ impl Drop for SocketDir {
 
 /// Starts `unix_echo` on `path` in `mode` and waits until it listens.
 fn start_unix_echo(path: &Path, mode: &str) -> Server {
-    let mut process = Process::spawn(
-        Command::new(example("unix_echo"))
-            .arg("--path")
-            .arg(path)
-            .args(["--mode", mode])
-            .env("RUST_LOG", "info")
-            .env("RUST_LOG_STYLE", "never")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
-    );
-    let stderr = forward_lines(process.child.stderr.take().expect("stderr is piped"));
-    let mut server = Server {
-        process,
-        // Not a TCP server: only its process and log are used.
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        stderr,
-        log: Vec::new(),
-    };
-    server.wait_for_line("listening on ");
-    server
+    let mut command = Command::new(example("unix_echo"));
+    command.arg("--path").arg(path).args(["--mode", mode]);
+    Server::start_command(command)
 }
 
 /// A client of `unix_echo` at `path`, with timeouts on reads and writes.
@@ -748,7 +737,7 @@ fn unix_echo_help_describes_the_path_and_the_protocol() {
 /// cleanly, and its socket file is gone afterwards.
 #[test]
 fn unix_echo_round_trip() {
-    let dir = SocketDir::new("round-trip");
+    let dir = TestDir::new("round-trip");
     for mode in ALL_MODES {
         let path = dir.0.join(format!("{mode}.sock"));
         let mut server = start_unix_echo(&path, mode);
@@ -778,7 +767,7 @@ fn unix_echo_round_trip() {
 /// shutdown timeout, exits 0, and removes its socket file.
 #[test]
 fn unix_echo_sigterm_with_idle_client() {
-    let dir = SocketDir::new("sigterm");
+    let dir = TestDir::new("sigterm");
     let path = dir.0.join("echo.sock");
     let mut server = start_unix_echo(&path, "threading");
     let mut client = connect_unix(&path);
@@ -799,7 +788,7 @@ fn unix_echo_sigterm_with_idle_client() {
 /// left by a server that was killed, is replaced.
 #[test]
 fn unix_echo_refuses_a_live_path_and_replaces_a_stale_one() {
-    let dir = SocketDir::new("paths");
+    let dir = TestDir::new("paths");
     let path = dir.0.join("echo.sock");
     let path_arg = path.to_str().unwrap();
     let mut first = start_unix_echo(&path, "threading");
@@ -857,7 +846,7 @@ fn upload_request(stream: &mut TcpStream, line: &[u8], body: &[u8]) -> String {
 /// `upload`: round trips, refused names, a transfer cut short, the size
 /// limit and concurrent uploads, in `mode`.
 fn upload(mode: &str) {
-    let dir = SocketDir::new(&format!("upload-{mode}"));
+    let dir = TestDir::new(&format!("upload-{mode}"));
     let dir_arg = dir.0.to_string_lossy().into_owned();
     let mut server = Server::start(
         "upload",
@@ -1033,6 +1022,76 @@ fn command_runs_only_what_is_allowed_within_its_limits() {
     server.stop_cleanly("TERM");
 }
 
+/// `command` at its time limit kills what the program started too, not only
+/// the program: `spawner` (a script the test puts first on the server's
+/// `PATH`) starts a `sleep` in the background, writes its process id to a
+/// file, and waits for it.
+#[test]
+fn command_kills_the_programs_descendants_at_the_time_limit() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = TestDir::new("descendants");
+    let script = dir.0.join("spawner");
+    let pid_file = dir.0.join("descendant");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsleep 300 &\necho $! > '{}.new'\nmv '{0}.new' '{0}'\nwait\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::join_paths(std::iter::once(dir.0.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let mut command = Command::new(example("command"));
+    command
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--allow",
+            "spawner",
+            "--timeout",
+            "0.5",
+        ])
+        .env("PATH", path);
+    let mut server = Server::start_command(command);
+    let mut client = server.connect();
+    let reply = command_request(&mut client, "spawner");
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|pid| pid.trim().parse().ok())
+        .unwrap_or_else(|| panic!("spawner wrote no process id; the reply: {reply:?}"));
+    // Killed with the program: gone, or a zombie until whoever adopted it
+    // reaps it.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+            state != Some(Some('Z'))
+        })
+    };
+    let deadline = Instant::now() + EXIT;
+    while running() && Instant::now() < deadline {
+        thread::sleep(POLL);
+    }
+    if running() {
+        // Ours to stop, as the server did not.
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        panic!("the descendant {pid} outlived the time limit; the reply: {reply:?}");
+    }
+    assert!(reply.starts_with("124\n"), "{reply:?}");
+    assert!(
+        reply.trim_end().ends_with("[killed after 500ms]"),
+        "{reply:?}"
+    );
+    drop(client);
+    server.stop_cleanly("TERM");
+}
+
 /// Runs `curl` with `args`: its exit status, standard output and error.
 fn curl(args: &[&str]) -> (ExitStatus, String, String) {
     let output = Command::new("curl")
@@ -1141,8 +1200,8 @@ fn redis_tool(tool: &str, port: u16, args: &[&str]) -> (ExitStatus, String) {
 
 /// `mini_redis` in `mode`, driven by the real `redis-cli` and
 /// `redis-benchmark`; malformed RESP gets an error and the connection closes.
-fn mini_redis(mode: &str) {
-    let mut server = Server::start("mini_redis", mode, &[]);
+fn mini_redis(mode: &str, extra: &[&str]) {
+    let mut server = Server::start("mini_redis", mode, extra);
     let port = server.addr.port();
     for (args, expected) in [
         (&["ping"][..], "PONG\n"),
@@ -1209,17 +1268,43 @@ fn mini_redis(mode: &str) {
 
 #[test]
 fn mini_redis_threading() {
-    mini_redis("threading");
+    mini_redis("threading", &[]);
 }
 
 #[test]
 fn mini_redis_pool() {
-    mini_redis("pool");
+    mini_redis("pool", &[]);
 }
 
 #[test]
 fn mini_redis_event() {
-    mini_redis("event");
+    mini_redis("event", &[]);
+}
+
+#[test]
+fn mini_redis_event_busy_polling() {
+    mini_redis("event", &["--busy-poll", "20"]);
+}
+
+/// `--busy-poll` is a setting of the event loops: another mode refuses it.
+#[test]
+fn busy_polling_needs_event_mode() {
+    let (status, _, stderr) = run_to_end(
+        "mini_redis",
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--mode",
+            "threading",
+            "--busy-poll",
+            "20",
+        ],
+    );
+    assert!(!status.success(), "{status}; stderr:\n{stderr}");
+    assert!(
+        stderr.contains("`--busy-poll` applies to `--mode event` only"),
+        "{stderr}"
+    );
 }
 
 /// The examples of issue 10: `--help` says what they take, and SIGTERM stops
@@ -1227,7 +1312,7 @@ fn mini_redis_event() {
 /// while a client is still connected and silent.
 #[test]
 fn the_protocol_examples_help_and_stop_cleanly_with_an_idle_client() {
-    let dir = SocketDir::new("idle-stop");
+    let dir = TestDir::new("idle-stop");
     let dir_arg = dir.0.to_string_lossy().into_owned();
     for (name, port, args) in [
         ("chat", "7014", &["--mode", "threading"][..]),

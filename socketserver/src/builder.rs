@@ -235,6 +235,14 @@ impl<T: Transport, S: Service> Builder<T, Event, S> {
         self.concurrency = self.concurrency.workers(workers);
         self
     }
+
+    /// How long each event loop keeps looking for more work after a round
+    /// of it before it sleeps (default: zero): fewer wake-ups under steady
+    /// load, for more CPU; see [`Event::busy_poll`].
+    pub fn busy_poll(mut self, time: Duration) -> Self {
+        self.concurrency = self.concurrency.busy_poll(time);
+        self
+    }
 }
 
 impl<T: Transport, S: Service> Builder<T, Pool, S> {

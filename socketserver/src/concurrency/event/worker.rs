@@ -256,12 +256,17 @@ pub(super) struct Worker {
     next_sweep: Option<Instant>,
     /// Set by [`Message::Stop`]: when the last connections are closed anyway.
     stopping: Option<Option<Instant>>,
+    /// How long to look for more work after a round that had some, before
+    /// sleeping ([`Event::busy_poll`](super::Event::busy_poll)).
+    busy_poll: Duration,
+    /// Until when to look, not sleep.
+    polling_until: Option<Instant>,
 }
 
 impl Worker {
     /// A worker and its inbox, on a selector of its own; `wake_loop` wakes
     /// the server's loop.
-    pub(super) fn new(wake_loop: Waker) -> io::Result<(Worker, Arc<Inbox>)> {
+    pub(super) fn new(wake_loop: Waker, busy_poll: Duration) -> io::Result<(Worker, Arc<Inbox>)> {
         let mut selector = Selector::new()?;
         let (key, waker) = selector.waker(None)?;
         let inbox = Arc::new(Inbox::new(waker, wake_loop));
@@ -279,6 +284,8 @@ impl Worker {
             timeout: None,
             next_sweep: None,
             stopping: None,
+            busy_poll,
+            polling_until: None,
         };
         Ok((worker, inbox))
     }
@@ -303,6 +310,9 @@ impl Worker {
                 break;
             }
             self.buffers.now = Instant::now();
+            if !events.is_empty() && !self.busy_poll.is_zero() {
+                self.polling_until = self.buffers.now.checked_add(self.busy_poll);
+            }
             // The turns asked for in the last round, taken after this
             // round's ready connections: a connection with more input gets
             // one turn per round, as every other.
@@ -334,10 +344,14 @@ impl Worker {
     }
 
     /// How long to wait for events: not at all while connections wait for
-    /// another turn, else until the next look for idle connections or the
-    /// end of a stop.
+    /// another turn or the worker polls after some work, else until the next
+    /// look for idle connections or the end of a stop.
     fn wait(&self) -> Option<Duration> {
-        if !self.again.is_empty() {
+        if !self.again.is_empty()
+            || self
+                .polling_until
+                .is_some_and(|until| Instant::now() < until)
+        {
             return Some(Duration::ZERO);
         }
         let deadline = self.stopping.flatten();
