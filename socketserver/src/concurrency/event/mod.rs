@@ -61,6 +61,10 @@ use worker::{Inbox, Message, Worker};
 /// * **Datagrams.** Up to 1,024 per worker wait to be served; past that on
 ///   every worker, the server stops receiving until one has room (they wait
 ///   in the socket's buffer).
+/// * **Sleeping.** A worker with nothing to do sleeps in its selector until
+///   input, a hand-off or a timeout wakes it; with [`busy_poll`](Event::busy_poll)
+///   it first looks for more work for a while, trading CPU for fewer
+///   wake-ups under steady load.
 ///
 /// Closing the server sends what every connection has queued (for up to
 /// `shutdown_timeout`), closes every connection, and stops the workers.
