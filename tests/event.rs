@@ -64,6 +64,16 @@ where
         .shutdown_timeout(BOUND)
 }
 
+/// Waits for the server to close `stream` without sending anything more: an
+/// end of input, or a reset.
+fn assert_closed_by_the_server(stream: &mut TcpStream) {
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => assert!(rest.is_empty(), "{rest:?}"),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+    }
+}
+
 fn lines_of(stream: &TcpStream) -> BufReader<TcpStream> {
     BufReader::new(stream.try_clone().unwrap())
 }
@@ -467,12 +477,8 @@ fn a_silent_client_is_closed_at_the_timeout_and_reported_as_timed_out() {
         .unwrap();
     let running = serve(server);
     let mut silent = connect(running.addr());
-    // Closed by the server (an end, or a reset), long before BOUND.
-    let mut rest = Vec::new();
-    match silent.read_to_end(&mut rest) {
-        Ok(_) => assert!(rest.is_empty(), "{rest:?}"),
-        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
-    }
+    // Closed by the server, long before BOUND.
+    assert_closed_by_the_server(&mut silent);
     wait_until("the timeout is reported", || {
         !errors.lock().unwrap().is_empty()
     });
@@ -490,7 +496,8 @@ fn a_busy_polling_server_serves_times_out_and_stops_as_any_other() {
     let errors = Arc::clone(&service.errors);
     let server = event_server(service)
         .busy_poll(Duration::from_micros(200))
-        .timeout(Some(Duration::from_millis(300)))
+        // Far longer than a round of the round trips below takes.
+        .timeout(Some(Duration::from_secs(1)))
         .bind("127.0.0.1:0")
         .unwrap();
     let running = serve(server);
@@ -506,11 +513,7 @@ fn a_busy_polling_server_serves_times_out_and_stops_as_any_other() {
         }
     }
     // The busy clients' last input was a moment ago; the silent one's, never.
-    let mut rest = Vec::new();
-    match silent.read_to_end(&mut rest) {
-        Ok(_) => assert!(rest.is_empty(), "{rest:?}"),
-        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
-    }
+    assert_closed_by_the_server(&mut silent);
     wait_until("the timeout is reported", || {
         !errors.lock().unwrap().is_empty()
     });
