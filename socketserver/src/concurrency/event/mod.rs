@@ -138,10 +138,11 @@ impl Event {
     /// Polling a few tens of microseconds first lets a server under steady
     /// load go from one batch to the next without sleeping, which raises
     /// requests per second and lowers latency where the clients are the
-    /// bottleneck (`BENCHMARKS.md`: +15% for `mini_redis` under
-    /// `redis-benchmark` on 2 cores). The price is CPU: up to `time` spent
-    /// polling after every burst, also when no more comes, so an idle
-    /// server stays idle but a lightly loaded one uses more CPU per request.
+    /// bottleneck (`BENCHMARKS.md`: 15–20% more requests per second for
+    /// `mini_redis` under `redis-benchmark` on 2 cores, at 20 µs). The price
+    /// is CPU: up to `time` spent polling after every burst, also when no
+    /// more comes, so an idle server stays idle but a lightly loaded one
+    /// uses more CPU per request.
     ///
     /// ```
     /// use socketserver::Event;
