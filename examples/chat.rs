@@ -18,8 +18,10 @@
 //!
 //! The handler is written once, in the buffer shape (`&mut Conn`), and runs
 //! under `--mode threading` (the default: a thread per client, a line for
-//! another client written by the sender's thread) and `--mode event`
-//! (event loops, a line for another client queued to it). Ctrl-C or SIGTERM
+//! another client written by the sender's thread), `--mode event` (event
+//! loops, a line for another client queued to it) and `--mode pool` (the
+//! clients wait on one loop, their lines are handled on a few threads).
+//! Ctrl-C or SIGTERM
 //! stops the server cleanly. `RUST_LOG=debug` logs every connection.
 
 #[path = "common.rs"]
@@ -132,12 +134,11 @@ fn main() -> ExitCode {
     common::init_logging();
     if !matches!(
         cli.options.mode,
-        common::Mode::Threading | common::Mode::Event
+        common::Mode::Threading | common::Mode::Event | common::Mode::Pool
     ) {
         log::error!(
-            "chat runs under `--mode threading` or `--mode event` only: `sync` serves one \
-             client at a time, `pool` a few, and `forking` each in a process of its own, \
-             apart from the others"
+            "chat runs under `--mode threading`, `event` or `pool` only: `sync` serves one \
+             client at a time, and `forking` each in a process of its own, apart from the others"
         );
         return ExitCode::FAILURE;
     }

@@ -28,8 +28,11 @@ pub enum Mode {
     /// A child process per connection, at most 40 at once; further clients
     /// wait to be accepted.
     Forking,
-    /// A pool of worker threads, one per CPU, with a queue of 4 connections
-    /// per worker; when both are full, further clients wait to be accepted.
+    /// A pool of worker threads, one per CPU. A buffer-shaped handler's
+    /// connections wait for input on one event loop and hold a worker only
+    /// while it handles what came; any other connection holds one throughout,
+    /// with a queue of 4 connections per worker, and when both are full,
+    /// further clients wait to be accepted.
     Pool,
     /// Event loops, one per CPU, each serving many connections as their
     /// input comes (only for an example whose handler is buffer-shaped).
@@ -91,6 +94,7 @@ pub fn serve<T, S>(addr: &str, options: &Options, builder: Builder<T, Threading,
 where
     T: Yields<S::Request>,
     S: Service,
+    Pool: Drives<S::Request>,
     for<'a> &'a str: BindAddr<T>,
 {
     if options.busy_poll > 0 && options.mode != Mode::Event {
@@ -118,6 +122,7 @@ pub fn serve_all<T, S>(addr: &str, options: &Options, builder: Builder<T, Thread
 where
     T: Yields<S::Request>,
     S: Service,
+    Pool: Drives<S::Request>,
     Event: Drives<S::Request>,
     for<'a> &'a str: BindAddr<T>,
 {

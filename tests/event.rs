@@ -335,6 +335,20 @@ fn the_same_chat_handler_sends_and_broadcasts_under_threading() {
     sends_by_id_and_broadcast(&running);
 }
 
+/// The same handler in a pool: the connections wait for input on the pool's
+/// loop and their turns run on its two workers.
+#[test]
+fn the_same_chat_handler_sends_and_broadcasts_in_a_pool() {
+    let server = Server::<Tcp, socketserver::Pool, _>::builder(Chat::default())
+        .workers(2)
+        .shutdown_timeout(BOUND)
+        .timeout(Some(BOUND))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    sends_by_id_and_broadcast(&running);
+}
+
 fn sends_by_id_and_broadcast(running: &socketserver_tests::Running) {
     let mut streams: Vec<TcpStream> = (0..3).map(|_| connect(running.addr())).collect();
     let mut readers: Vec<_> = streams.iter().map(lines_of).collect();
@@ -381,7 +395,7 @@ fn sends_by_id_and_broadcast(running: &socketserver_tests::Running) {
     wait_until("a send to the closed connection fails", || {
         writeln!(streams[0], "to {} too late", ids[2]).unwrap();
         match read_line(&mut readers[0]).as_str() {
-            // Until the server has closed it: queued to it (event), or
+            // Until the server has closed it: queued to it (event, pool), or
             // written to its socket, which its client shut down (threading).
             "ok\n" | "error BrokenPipe\n" | "error ConnectionReset\n" => false,
             reply => {

@@ -1,20 +1,27 @@
 //! The `Pool` concurrency model: a fixed number of workers and a bounded
 //! queue, back-pressure into the kernel's backlog when both are full, a pool
 //! that panics do not shrink, and what closing does with queued requests.
+//! Buffer-shaped handlers (`Conn`): many more connections than workers, each
+//! holding a worker only for its turns, and handlers that block.
 //!
 //! Whether a connection was accepted is read from the server (its
 //! `verify_request` count, `open_requests`), never guessed from a delay.
 
-use socketserver::{Pool, PoolTcpServer, StreamRequest, TcpServer, handle, handler_fn, server};
+use socketserver::{
+    Conn, Pool, PoolTcpServer, RequestError, Server, Service, StreamRequest, Tcp, TcpServer,
+    handle, handler_fn, server,
+};
 use socketserver_tests::gate::{
     Counters, Gate, assert_not_started, expect_started, make_it_panic, release,
 };
 use socketserver_tests::{
     BOUND, capture_logs, connect, echo, logged, read_to_end, round_trip, serve, wait_until,
 };
-use std::io::{self, BufRead, Write};
-use std::sync::Arc;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -314,4 +321,177 @@ fn the_workers_serve_every_request_and_stay_within_their_number() {
     running.stop().unwrap();
     let most = most.load(Ordering::SeqCst);
     assert!((1..=3).contains(&most), "{most} handlers ran at once");
+}
+
+/// Echoes whole lines; `wait` first waits for the test's word (the handler
+/// blocks its worker, as a pool's handler may), `panic` panics.
+struct Lines {
+    release: Mutex<mpsc::Receiver<()>>,
+    waiting: Mutex<mpsc::Sender<()>>,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl Service for Lines {
+    type Request = Conn;
+
+    fn handle(&self, conn: &mut Conn) -> io::Result<()> {
+        let (input, output, _) = conn.parts();
+        while let Some(line) = input.line(1024)? {
+            match line {
+                b"wait\n" => {
+                    self.waiting.lock().unwrap().send(()).unwrap();
+                    let _ = self.release.lock().unwrap().recv_timeout(BOUND);
+                }
+                b"panic\n" => panic!("asked to"),
+                _ => {}
+            }
+            output.write_all(line)?;
+        }
+        Ok(())
+    }
+
+    fn handle_error(&self, _: &SocketAddr, error: &RequestError) {
+        self.errors.lock().unwrap().push(error.to_string());
+    }
+}
+
+/// A pool serving [`Lines`], and the test's ends of its channels.
+struct LinesPool {
+    running: socketserver_tests::Running,
+    /// Releases a waiting handler.
+    release: mpsc::Sender<()>,
+    /// Hears that a handler waits.
+    waits: mpsc::Receiver<()>,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+/// A pool of `workers` (and a queue of one) serving [`Lines`].
+fn lines_pool(workers: usize) -> LinesPool {
+    let (release, released) = mpsc::channel();
+    let (waiting, waits) = mpsc::channel();
+    let errors = Arc::default();
+    let lines = Lines {
+        release: Mutex::new(released),
+        waiting: Mutex::new(waiting),
+        errors: Arc::clone(&errors),
+    };
+    let server = Server::<Tcp, Pool, _>::builder(lines)
+        .workers(workers)
+        .queue(1)
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    LinesPool {
+        running: serve(server),
+        release,
+        waits,
+        errors,
+    }
+}
+
+fn line_round_trip(reader: &mut BufReader<TcpStream>, line: &str) {
+    reader.get_mut().write_all(line.as_bytes()).unwrap();
+    let mut reply = String::new();
+    reader.read_line(&mut reply).unwrap();
+    assert_eq!(reply, line);
+}
+
+/// Two workers and a queue of one hold 3 connections that keep their worker;
+/// buffer-shaped connections hold one only for a turn, so 50 open at once
+/// are all served, in any order.
+#[test]
+fn a_pool_serves_far_more_buffer_shaped_connections_than_it_has_workers() {
+    let LinesPool {
+        running, errors, ..
+    } = lines_pool(2);
+    let mut clients: Vec<BufReader<TcpStream>> = (0..50)
+        .map(|_| BufReader::new(connect(running.addr())))
+        .collect();
+    for round in 0..5 {
+        // Last connected first: none waits for the ones before it.
+        for (k, client) in clients.iter_mut().enumerate().rev() {
+            line_round_trip(client, &format!("round {round} client {k}\n"));
+        }
+    }
+    drop(clients);
+    running.stop().unwrap();
+    assert!(
+        errors.lock().unwrap().is_empty(),
+        "{:?}",
+        errors.lock().unwrap()
+    );
+}
+
+/// A handler that blocks holds its worker, not the loop: the other worker
+/// serves every other connection meanwhile, and the blocked one's reply
+/// comes once it is released.
+#[test]
+fn a_blocked_handler_holds_one_worker_and_the_others_go_on() {
+    let LinesPool {
+        running,
+        release,
+        waits,
+        ..
+    } = lines_pool(2);
+    let mut blocked = BufReader::new(connect(running.addr()));
+    blocked.get_mut().write_all(b"wait\n").unwrap();
+    waits.recv_timeout(BOUND).expect("the handler waits");
+    let mut others: Vec<BufReader<TcpStream>> = (0..10)
+        .map(|_| BufReader::new(connect(running.addr())))
+        .collect();
+    for (k, other) in others.iter_mut().enumerate() {
+        line_round_trip(other, &format!("meanwhile {k}\n"));
+    }
+    release.send(()).unwrap();
+    let mut reply = String::new();
+    blocked.read_line(&mut reply).unwrap();
+    assert_eq!(reply, "wait\n");
+    line_round_trip(&mut blocked, "and on\n");
+    drop(others);
+    running.stop().unwrap();
+}
+
+/// A panic in a turn ends that connection only, and is reported.
+#[test]
+fn a_panicking_turn_in_a_pool_closes_only_its_connection() {
+    let LinesPool {
+        running, errors, ..
+    } = lines_pool(1);
+    let mut good = BufReader::new(connect(running.addr()));
+    line_round_trip(&mut good, "before\n");
+    let mut bad = connect(running.addr());
+    bad.write_all(b"panic\n").unwrap();
+    let mut rest = Vec::new();
+    let _ = bad.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{rest:?}");
+    line_round_trip(&mut good, "after\n");
+    wait_until("the panic is reported", || {
+        !errors.lock().unwrap().is_empty()
+    });
+    assert!(
+        errors.lock().unwrap()[0].contains("asked to"),
+        "{:?}",
+        errors.lock().unwrap()
+    );
+    drop(good);
+    running.stop().unwrap();
+}
+
+/// Closing a pool with idle buffer-shaped connections closes them at once
+/// (their clients see the end) rather than waiting for them to leave.
+#[test]
+fn closing_a_pool_closes_its_idle_buffer_shaped_connections() {
+    let LinesPool { running, .. } = lines_pool(2);
+    let mut clients: Vec<BufReader<TcpStream>> = (0..5)
+        .map(|_| BufReader::new(connect(running.addr())))
+        .collect();
+    for client in &mut clients {
+        line_round_trip(client, "hello\n");
+    }
+    running.stop().unwrap();
+    for client in &mut clients {
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "{rest:?}");
+    }
 }

@@ -12,7 +12,7 @@
 //! | [`Synchronous`] | (none) | runs the job in the loop: one request at a time |
 //! | [`Threading`] | `ThreadingMixIn` | runs the job on a new thread |
 //! | [`Forking`] | `ForkingMixIn` | runs the job in a new child process; full at `max_children` children |
-//! | [`Pool`] | (none) | queues the job for `workers` threads; full at `workers + queue` requests |
+//! | [`Pool`] | (none) | queues the job for `workers` threads; full at `workers + queue` requests; a buffer-shaped connection ([`Conn`](crate::Conn)) waits on the pool's event loop instead, and only its turns are queued |
 //! | [`Event`] | (none) | hands the connection to the least-loaded of `workers` event loops, which serve it as its input comes (buffer-shaped handlers, [`Conn`](crate::Conn)); datagrams go to the loops in turn |
 //!
 //! A model with a bound ([`Pool`], [`Forking`]) says when it is full

@@ -1,10 +1,11 @@
 //! [`Pool`]: a bounded pool of worker threads with a bounded queue, for
 //! back-pressure instead of a thread for every connection.
 
+use super::event::{Offload, Watcher};
 use super::{Concurrency, Drives, Job, sealed, wait_for_connections};
 use crate::connections::Connections;
 use crate::report::{catch_panic, emit};
-use crate::request::Request;
+use crate::request::{Conn, ConnState, DatagramRequest, DatagramSocket, Stream, StreamRequest};
 use crate::selector::Waker;
 use crate::service::Service;
 use std::collections::VecDeque;
@@ -15,7 +16,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How many requests may wait for a worker, per worker, unless
 /// [`Pool::queue`] says otherwise.
@@ -42,10 +43,23 @@ const QUEUE_PER_WORKER: usize = 4;
 /// connected (its handshake done by the kernel) long before it is served; give
 /// `workers` enough to keep up with the connections a protocol keeps open.
 ///
+/// A buffer-shaped handler ([`Conn`]) is served by turns instead: the
+/// pool's connections wait for input on one event loop of its own (the
+/// engine of [`Event`](crate::Event)), and each time one has input, its
+/// turn (read, call the handler, write) is queued for a worker like a
+/// request. A connection holds a worker only while its handler runs, so a
+/// pool of 4 serves thousands of mostly idle connections (bound them with
+/// `max_connections`), and, unlike under `Event`, a handler may block: it
+/// holds up its worker, not the other connections. Turns count in the
+/// pool's load, so a pool busy with turns stops the server accepting until
+/// a worker is free; `setup` and `finish` run on the workers too.
+///
 /// A panic in a handler is reported like an error ([`Job::run`] catches it)
 /// and the worker goes on to the next request: the pool never shrinks.
 ///
-/// Closing the server waits for the requests running and for those queued
+/// Closing the server sends what buffer-shaped connections have queued and
+/// closes them (idle ones at once, the others after their turn), and waits
+/// for the requests running and for those queued
 /// (the queued ones are still served); connections still open
 /// `shutdown_timeout` after closing began are shut down, so that their
 /// handlers see end of input and return, and so is each queued connection a
@@ -69,6 +83,9 @@ pub struct Pool {
     queue: Option<usize>,
     threads: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
+    /// The loop that watches buffer-shaped connections between their turns:
+    /// started with the first.
+    watcher: Option<Watcher>,
 }
 
 /// What the server loop and the workers share.
@@ -113,6 +130,7 @@ impl Pool {
                 load: AtomicUsize::new(0),
                 wake_loop: OnceLock::new(),
             }),
+            watcher: None,
         }
     }
 
@@ -150,7 +168,11 @@ impl Pool {
     /// Starts workers until every request in the pool has one, up to
     /// `workers`. An error only if none runs.
     fn top_up(&mut self) -> io::Result<()> {
-        let wanted = self.workers.min(self.shared.load.load(Ordering::Acquire));
+        self.start_workers(self.workers.min(self.shared.load.load(Ordering::Acquire)))
+    }
+
+    /// Starts workers until `wanted` run. An error only if none runs.
+    fn start_workers(&mut self, wanted: usize) -> io::Result<()> {
         while self.threads.len() < wanted {
             let shared = Arc::clone(&self.shared);
             let limit = self.limit();
@@ -185,6 +207,28 @@ impl Shared {
         // Nothing panics while holding the lock, and the queue is consistent
         // after every statement anyway.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `task` for a worker (the caller counted it in `load`).
+    fn push(&self, task: Task) {
+        let mut queue = self.lock();
+        queue.tasks.push_back(task);
+        // A notification is a system call even when no worker waits.
+        let idle = queue.idle > 0;
+        drop(queue);
+        if idle {
+            self.work.notify_one();
+        }
+    }
+}
+
+/// The turns of buffer-shaped connections, from the loop that watches them:
+/// queued as requests are, and counted in the pool's load, so that a pool
+/// busy with turns stops the server accepting.
+impl Offload for Shared {
+    fn offload(&self, task: Task) {
+        self.load.fetch_add(1, Ordering::AcqRel);
+        self.push(task);
     }
 }
 
@@ -228,20 +272,51 @@ fn work(shared: &Shared, limit: usize) {
 
 impl sealed::Sealed for Pool {}
 
-impl<R: Request> Drives<R> for Pool {
-    fn process<S: Service<Request = R>>(&mut self, job: Job<S>) -> io::Result<()> {
+impl Pool {
+    /// Queues `job` for a worker, which runs it to the end.
+    fn queue_job<S: Service>(&mut self, job: Job<S>) -> io::Result<()> {
         self.shared.load.fetch_add(1, Ordering::AcqRel);
         if let Err(e) = self.top_up() {
             self.shared.load.fetch_sub(1, Ordering::AcqRel);
             return Err(e);
         }
-        let mut queue = self.shared.lock();
-        queue.tasks.push_back(Box::new(move || job.run()));
-        // A notification is a system call even when no worker waits.
-        let idle = queue.idle > 0;
-        drop(queue);
-        if idle {
-            self.shared.work.notify_one();
+        self.shared.push(Box::new(move || job.run()));
+        Ok(())
+    }
+}
+
+/// A stream handler holds a worker for its whole connection.
+impl<Stm: Stream> Drives<StreamRequest<Stm>> for Pool {
+    fn process<S: Service<Request = StreamRequest<Stm>>>(&mut self, job: Job<S>) -> io::Result<()> {
+        self.queue_job(job)
+    }
+}
+
+impl<D: DatagramSocket> Drives<DatagramRequest<D>> for Pool {
+    fn process<S: Service<Request = DatagramRequest<D>>>(&mut self, job: Job<S>) -> io::Result<()> {
+        self.queue_job(job)
+    }
+}
+
+/// A buffer-shaped connection holds a worker only for its turns: between
+/// them it waits for input on the pool's loop (see [`Pool`]).
+impl<St: ConnState, Stm: Stream> Drives<Conn<St, Stm>> for Pool {
+    fn process<S: Service<Request = Conn<St, Stm>>>(&mut self, job: Job<S>) -> io::Result<()> {
+        if self.watcher.is_none() {
+            let wake_loop = self
+                .shared
+                .wake_loop
+                .get()
+                .cloned()
+                .ok_or_else(|| io::Error::other("the pool is not attached to a server"))?;
+            // Turns come from the loop's thread, which cannot start workers:
+            // all of them now.
+            self.start_workers(self.workers)?;
+            let offload: Arc<dyn Offload> = self.shared.clone();
+            self.watcher = Some(Watcher::start(wake_loop, offload)?);
+        }
+        if let Some(watcher) = &self.watcher {
+            watcher.open(job);
         }
         Ok(())
     }
@@ -279,6 +354,10 @@ impl Concurrency for Pool {
 
     fn close(&mut self, connections: &Connections, shutdown_timeout: Duration) {
         self.service_actions();
+        // Its connections' last turns and `finish` run on the workers: first.
+        if let Some(mut watcher) = self.watcher.take() {
+            watcher.stop(Instant::now().checked_add(shutdown_timeout));
+        }
         if self.threads.is_empty() {
             // No worker could be started: the queued requests are closed
             // unserved rather than waited for forever.
@@ -307,6 +386,7 @@ impl Drop for Pool {
     fn drop(&mut self) {
         // After `close` this finds no worker; otherwise (a pool dropped with
         // its server never made) the workers must not wait for ever.
+        drop(self.watcher.take());
         self.stop();
     }
 }

@@ -17,6 +17,7 @@ use std::io;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+pub(super) use worker::Offload;
 use worker::{Inbox, Message, Worker};
 
 /// Serves every connection on a few event loops, one per worker thread
@@ -110,6 +111,71 @@ struct Handle {
     thread: Option<JoinHandle<()>>,
 }
 
+impl Handle {
+    /// Runs `worker` on a thread of its own, named `name`.
+    fn spawn(name: String, worker: Worker, inbox: Arc<Inbox>) -> io::Result<Handle> {
+        let thread = thread::Builder::new()
+            .name(name)
+            .spawn(move || worker.run())?;
+        Ok(Handle {
+            inbox,
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits for the worker's loop to end (after a [`Message::Stop`]).
+    fn join(&mut self) {
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            emit!(log::Level::Error, "an event loop ended with a panic");
+        }
+    }
+}
+
+/// One event loop that watches the connections of a [`Pool`](crate::Pool)
+/// and runs their turns, `setup` and `finish` on the pool's threads
+/// ([`Offload`]): a buffer-shaped handler there may block, and a connection
+/// waiting for input holds no thread.
+pub(super) struct Watcher(Handle);
+
+impl Watcher {
+    pub(super) fn start(wake_loop: Waker, offload: Arc<dyn Offload>) -> io::Result<Watcher> {
+        let (worker, inbox) = Worker::new(wake_loop, Duration::ZERO, Some(offload))?;
+        Ok(Watcher(Handle::spawn(
+            "pool-watcher".into(),
+            worker,
+            inbox,
+        )?))
+    }
+
+    /// Starts watching the connection of `job`.
+    pub(super) fn open<St, Stm, S>(&self, job: Job<S>)
+    where
+        St: ConnState,
+        Stm: Stream,
+        S: Service<Request = Conn<St, Stm>>,
+    {
+        self.0.inbox.push(Message::Open(Box::new(Opening(job))));
+    }
+
+    /// Sends what is queued and closes every connection (by `deadline` at
+    /// the latest), once the turns running elsewhere are back; waits.
+    pub(super) fn stop(&mut self, deadline: Option<Instant>) {
+        self.0.inbox.push(Message::Stop(deadline));
+        self.0.join();
+    }
+}
+
+impl Drop for Watcher {
+    /// Stops the loop of a pool that never became a server's.
+    fn drop(&mut self) {
+        if self.0.thread.is_some() {
+            self.stop(Some(Instant::now()));
+        }
+    }
+}
+
 impl Event {
     /// Event loops on one worker thread per CPU.
     pub fn new() -> Event {
@@ -185,11 +251,7 @@ impl Event {
             handle.inbox.push(Message::Stop(deadline));
         }
         for mut handle in self.handles.drain(..) {
-            if let Some(thread) = handle.thread.take()
-                && thread.join().is_err()
-            {
-                emit!(log::Level::Error, "an event loop ended with a panic");
-            }
+            handle.join();
         }
     }
 }
@@ -236,14 +298,9 @@ impl Concurrency for Event {
 
     fn attach(&mut self, wake_loop: Waker) -> io::Result<()> {
         for index in 0..self.worker_count() {
-            let (worker, inbox) = Worker::new(wake_loop.clone(), self.busy_poll)?;
-            let thread = thread::Builder::new()
-                .name(format!("event-loop-{index}"))
-                .spawn(move || worker.run())?;
-            self.handles.push(Handle {
-                inbox,
-                thread: Some(thread),
-            });
+            let (worker, inbox) = Worker::new(wake_loop.clone(), self.busy_poll, None)?;
+            self.handles
+                .push(Handle::spawn(format!("event-loop-{index}"), worker, inbox)?);
         }
         Ok(())
     }

@@ -7,6 +7,8 @@ use crate::report::{catch_panic, emit};
 use crate::request::Close;
 use crate::selector::{Events, Interest, Key, Ready, Selector, Waker};
 use mio::unix::SourceFd;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io;
 use std::mem;
 use std::os::fd::RawFd;
@@ -45,6 +47,31 @@ pub(super) enum Message {
     /// The server is closing: send what is queued, close every connection
     /// (by the deadline at the latest), and end.
     Stop(Option<Instant>),
+    /// A connection opened on another thread ([`Offload`]), to serve.
+    Opened(Box<dyn Drive>),
+    /// A connection back from a turn on another thread, with what it asked
+    /// for next.
+    Back(Key, Box<dyn Drive>, Next),
+}
+
+/// Where a worker runs the turns of its connections (and their `setup` and
+/// `finish`) when not on its own thread: the threads of a
+/// [`Pool`](crate::Pool), whose handlers may block. The loop then only
+/// watches the sockets: a connection waiting for input costs no thread.
+pub(crate) trait Offload: Send + Sync {
+    /// Runs `task` on another thread.
+    fn offload(&self, task: Box<dyn FnOnce() + Send>);
+}
+
+/// What happened to a connection while its turn ran on another thread.
+#[derive(Default)]
+struct Away {
+    /// What the socket became ready for meanwhile (edges are not repeated).
+    readiness: Option<Readiness>,
+    /// The server gave up on it ([`Message::Close`]).
+    close: bool,
+    /// Bytes other connections sent it.
+    sends: Vec<Arc<[u8]>>,
 }
 
 /// A connection on its way to a worker.
@@ -104,6 +131,16 @@ pub(super) struct Readiness {
 }
 
 impl Readiness {
+    /// Both: what either saw.
+    fn merge(self, other: Readiness) -> Readiness {
+        Readiness {
+            readable: self.readable || other.readable,
+            writable: self.writable || other.writable,
+            read_closed: self.read_closed || other.read_closed,
+            again: self.again || other.again,
+        }
+    }
+
     /// A turn asked for by the connection itself.
     const AGAIN: Readiness = Readiness {
         readable: false,
@@ -132,6 +169,42 @@ pub(super) struct Buffers {
     pub(super) output: Vec<u8>,
     /// When this turn of the loop began.
     pub(super) now: Instant,
+}
+
+impl Buffers {
+    fn new() -> Buffers {
+        Buffers {
+            input: vec![0; READ_BUFFER],
+            output: Vec::new(),
+            now: Instant::now(),
+        }
+    }
+
+    /// Runs `conn`'s turn with these buffers.
+    fn turn(&mut self, conn: &mut dyn Drive, readiness: Readiness) -> Next {
+        let next = guard("a connection's turn", || conn.turn(self, readiness));
+        // A handler may have replaced its input whole (`mem::take`), taking
+        // the buffer with it.
+        if self.input.len() != READ_BUFFER {
+            self.input = vec![0; READ_BUFFER];
+        }
+        next
+    }
+}
+
+thread_local! {
+    /// The buffers of a thread that runs offloaded turns.
+    static OFFLOADED: RefCell<Option<Buffers>> = const { RefCell::new(None) };
+}
+
+/// Runs `conn`'s turn on this thread, one an [`Offload`] runs tasks on.
+fn offloaded_turn(conn: &mut dyn Drive, readiness: Readiness) -> Next {
+    OFFLOADED.with(|buffers| {
+        let mut buffers = buffers.borrow_mut();
+        let buffers = buffers.get_or_insert_with(Buffers::new);
+        buffers.now = Instant::now();
+        buffers.turn(conn, readiness)
+    })
 }
 
 /// A worker's inbox, and what wakes it.
@@ -261,12 +334,20 @@ pub(super) struct Worker {
     busy_poll: Duration,
     /// Until when to look, not sleep.
     polling_until: Option<Instant>,
+    /// Where turns run, when not here.
+    offload: Option<Arc<dyn Offload>>,
+    /// The connections whose turn runs elsewhere now (their slot is empty).
+    away: HashMap<Key, Away>,
 }
 
 impl Worker {
     /// A worker and its inbox, on a selector of its own; `wake_loop` wakes
     /// the server's loop.
-    pub(super) fn new(wake_loop: Waker, busy_poll: Duration) -> io::Result<(Worker, Arc<Inbox>)> {
+    pub(super) fn new(
+        wake_loop: Waker,
+        busy_poll: Duration,
+        offload: Option<Arc<dyn Offload>>,
+    ) -> io::Result<(Worker, Arc<Inbox>)> {
         let mut selector = Selector::new()?;
         let (key, waker) = selector.waker(None)?;
         let inbox = Arc::new(Inbox::new(waker, wake_loop));
@@ -275,17 +356,15 @@ impl Worker {
             waker: key,
             inbox: Arc::clone(&inbox),
             messages: Vec::new(),
-            buffers: Buffers {
-                input: vec![0; READ_BUFFER],
-                output: Vec::new(),
-                now: Instant::now(),
-            },
+            buffers: Buffers::new(),
             again: Vec::new(),
             timeout: None,
             next_sweep: None,
             stopping: None,
             busy_poll,
             polling_until: None,
+            offload,
+            away: HashMap::new(),
         };
         Ok((worker, inbox))
     }
@@ -363,18 +442,97 @@ impl Worker {
     }
 
     fn drive(&mut self, key: Key, readiness: Readiness) {
-        let Some(Some(conn)) = self.selector.get_mut(key) else {
+        if let Some(away) = self.away.get_mut(&key) {
+            away.readiness = Some(match away.readiness {
+                Some(seen) => seen.merge(readiness),
+                None => readiness,
+            });
+            return;
+        }
+        let Some(slot) = self.selector.get_mut(key) else {
             // Closed earlier in this turn.
             return;
         };
-        let buffers = &mut self.buffers;
-        let next = guard("a connection's turn", || conn.turn(buffers, readiness));
-        // A handler may have replaced its input whole (`mem::take`), taking
-        // the worker's buffer with it.
-        if self.buffers.input.len() != READ_BUFFER {
-            self.buffers.input = vec![0; READ_BUFFER];
+        if let Some(offload) = &self.offload {
+            let Some(mut conn) = slot.take() else {
+                return;
+            };
+            self.away.insert(key, Away::default());
+            let inbox = Arc::clone(&self.inbox);
+            offload.offload(Box::new(move || {
+                let next = offloaded_turn(conn.as_mut(), readiness);
+                inbox.push(Message::Back(key, conn, next));
+            }));
+            return;
         }
+        let Some(conn) = slot else {
+            return;
+        };
+        let next = self.buffers.turn(conn.as_mut(), readiness);
         self.then(key, next);
+    }
+
+    /// A connection is back from its turn elsewhere: what came meanwhile is
+    /// dealt with as if it came now.
+    fn back(&mut self, key: Key, conn: Box<dyn Drive>, next: Next) {
+        let away = self.away.remove(&key).unwrap_or_default();
+        let Some(slot) = self.selector.get_mut(key) else {
+            // Not possible (an away connection stays registered); ended all
+            // the same rather than lost.
+            self.end(conn);
+            return;
+        };
+        *slot = Some(conn);
+        if next == Next::Close || away.close {
+            self.close(key);
+            return;
+        }
+        for bytes in away.sends {
+            self.send(key, &bytes);
+        }
+        if self.stopping.is_some() {
+            if let Some(Some(conn)) = self.selector.get_mut(key) {
+                let next = conn.stop();
+                self.then(key, next);
+            }
+            return;
+        }
+        match (next, away.readiness) {
+            (Next::Again, Some(readiness)) => self.drive(key, readiness.merge(Readiness::AGAIN)),
+            (_, Some(readiness)) => self.drive(key, readiness),
+            (next, None) => self.then(key, next),
+        }
+    }
+
+    /// Queues bytes another connection sent to this one, and writes.
+    fn send(&mut self, key: Key, bytes: &[u8]) {
+        if let Some(away) = self.away.get_mut(&key) {
+            away.sends.push(bytes.into());
+            return;
+        }
+        if let Some(Some(conn)) = self.selector.get_mut(key) {
+            let buffers = &mut self.buffers;
+            let next = guard("a delivery", || conn.deliver(buffers, bytes));
+            self.then(key, next);
+        }
+    }
+
+    /// Ends a connection that left the selector: here, or where its turns
+    /// run (its `finish` is the handler's code).
+    fn end(&self, conn: Box<dyn Drive>) {
+        match &self.offload {
+            Some(offload) => {
+                let inbox = Arc::clone(&self.inbox);
+                offload.offload(Box::new(move || {
+                    conn.end();
+                    inbox.ended();
+                }));
+            }
+            None => {
+                conn.end();
+                self.inbox.ended();
+            }
+        }
     }
 
     fn then(&mut self, key: Key, next: Next) {
@@ -386,13 +544,16 @@ impl Worker {
     }
 
     fn close(&mut self, key: Key) {
+        if let Some(away) = self.away.get_mut(&key) {
+            away.close = true;
+            return;
+        }
         let Some(Some(conn)) = self.selector.get(key) else {
             return;
         };
         let fd = conn.fd();
         if let Some(Some(conn)) = self.selector.unregister(&mut SourceFd(&fd), key) {
-            conn.end();
-            self.inbox.ended();
+            self.end(conn);
         }
     }
 
@@ -416,15 +577,11 @@ impl Worker {
                     job();
                     self.inbox.served();
                 }
-                Message::Send(key, bytes) => {
-                    if let Some(Some(conn)) = self.selector.get_mut(key) {
-                        let buffers = &mut self.buffers;
-                        let next = guard("a delivery", || conn.deliver(buffers, &bytes));
-                        self.then(key, next);
-                    }
-                }
+                Message::Send(key, bytes) => self.send(key, &bytes),
                 Message::Close(key) => self.close(key),
                 Message::Stop(deadline) => self.stop(deadline),
+                Message::Opened(conn) => self.watch(conn),
+                Message::Back(key, conn, next) => self.back(key, conn, next),
             }
         }
         self.messages = messages;
@@ -437,11 +594,31 @@ impl Worker {
             self.inbox.ended();
             return;
         }
+        if let Some(offload) = &self.offload {
+            let inbox = Arc::clone(&self.inbox);
+            offload.offload(Box::new(move || {
+                match catch_panic(AssertUnwindSafe(|| opening.open(Instant::now()))) {
+                    Ok(Some(conn)) => inbox.push(Message::Opened(conn)),
+                    _ => inbox.ended(),
+                }
+            }));
+            return;
+        }
         let now = self.buffers.now;
         let Ok(Some(conn)) = catch_panic(AssertUnwindSafe(|| opening.open(now))) else {
             self.inbox.ended();
             return;
         };
+        self.watch(conn);
+    }
+
+    /// Registers an opened connection and starts serving it.
+    fn watch(&mut self, conn: Box<dyn Drive>) {
+        if self.stopping.is_some() {
+            // Opened elsewhere while the server began to close.
+            self.end(conn);
+            return;
+        }
         if self.timeout.is_none()
             && let Some(timeout) = conn.timeout()
         {
