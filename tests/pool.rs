@@ -495,3 +495,186 @@ fn closing_a_pool_closes_its_idle_buffer_shaped_connections() {
         assert!(rest.is_empty(), "{rest:?}");
     }
 }
+
+/// A service whose `setup` (if asked) or whose turn on `wait` blocks until
+/// the test says, and which counts its `finish` calls.
+struct Held {
+    block_setup: bool,
+    waiting: Mutex<mpsc::Sender<()>>,
+    release: Mutex<mpsc::Receiver<()>>,
+    finished: Arc<AtomicUsize>,
+}
+
+impl Held {
+    fn hold(&self) {
+        self.waiting.lock().unwrap().send(()).unwrap();
+        let _ = self.release.lock().unwrap().recv_timeout(BOUND);
+    }
+}
+
+impl Service for Held {
+    type Request = Conn;
+
+    fn setup(&self, conn: &mut Conn) -> io::Result<()> {
+        if self.block_setup {
+            self.hold();
+        }
+        conn.write(b"hello\n");
+        Ok(())
+    }
+
+    fn handle(&self, conn: &mut Conn) -> io::Result<()> {
+        let (input, output, _) = conn.parts();
+        while let Some(line) = input.line(1024)? {
+            if line == b"wait\n" {
+                self.hold();
+            }
+            output.write_all(line)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self, _: &mut Conn) -> io::Result<()> {
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Closes a pool with no shutdown time while a `Held` connection's setup
+/// (or turn) is running on a worker, and lets it go on only once the pool's
+/// loop has ended (closing has gone on to shut connections down): the
+/// connection is ended all the same, `finish` runs once, the client gets
+/// everything written and then the end, and closing returns.
+fn closing_while_held(block_setup: bool) {
+    capture_logs();
+    let (waiting, waits) = mpsc::channel();
+    let (release, released) = mpsc::channel();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let held = Held {
+        block_setup,
+        waiting: Mutex::new(waiting),
+        release: Mutex::new(released),
+        finished: Arc::clone(&finished),
+    };
+    let server = Server::<Tcp, Pool, _>::builder(held)
+        .workers(2)
+        .shutdown_timeout(Duration::ZERO)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let mut client = BufReader::new(connect(running.addr()));
+    let mut expected = "hello\n".to_owned();
+    if !block_setup {
+        let mut hello = String::new();
+        client.read_line(&mut hello).unwrap();
+        assert_eq!(hello, "hello\n");
+        client.get_mut().write_all(b"wait\n").unwrap();
+        expected = "wait\n".to_owned();
+    }
+    waits
+        .recv_timeout(BOUND)
+        .expect("the setup or the turn waits");
+    let before = logged("connection(s) still open 0ns").len();
+    let (stopped, stop) = mpsc::channel();
+    thread::spawn(move || stopped.send(running.stop()));
+    // Only a pool with zero shutdown time logs this, once its loop has ended.
+    wait_until("closing shuts connections down", || {
+        logged("connection(s) still open 0ns").len() > before
+    });
+    release.send(()).unwrap();
+    stop.recv_timeout(BOUND)
+        .expect("closing returns")
+        .expect("serve_forever failed");
+    let mut rest = String::new();
+    client.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, expected);
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_turn_that_outlasts_the_shutdown_time_is_ended_when_it_returns() {
+    closing_while_held(false);
+}
+
+#[test]
+fn a_setup_that_outlasts_the_shutdown_time_is_ended_when_it_returns() {
+    closing_while_held(true);
+}
+
+/// `wait` blocks the turn until the test says; `flood` broadcasts 5 MiB, in
+/// 64 KiB pieces, to every other connection.
+struct Flood {
+    waiting: Mutex<mpsc::Sender<()>>,
+    release: Mutex<mpsc::Receiver<()>>,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl Service for Flood {
+    type Request = Conn;
+
+    fn handle(&self, conn: &mut Conn) -> io::Result<()> {
+        while let Some(line) = conn.input().line(1024)? {
+            match line {
+                b"wait\n" => {
+                    self.waiting.lock().unwrap().send(()).unwrap();
+                    let _ = self.release.lock().unwrap().recv_timeout(BOUND);
+                    conn.write(b"waited\n");
+                }
+                b"flood\n" => {
+                    let piece = vec![b'x'; 64 * 1024];
+                    for _ in 0..80 {
+                        conn.broadcast(&piece);
+                    }
+                    conn.write(b"flooded\n");
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_error(&self, _: &SocketAddr, error: &RequestError) {
+        self.errors.lock().unwrap().push(error.to_string());
+    }
+}
+
+/// What other connections send to one whose turn is running is kept for it
+/// up to the same limit as for any other connection: past it, the
+/// connection is closed when its turn is over, and the error is reported.
+#[test]
+fn sends_to_a_connection_whose_turn_is_long_are_bounded() {
+    let (waiting, waits) = mpsc::channel();
+    let (release, released) = mpsc::channel();
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let flood = Flood {
+        waiting: Mutex::new(waiting),
+        release: Mutex::new(released),
+        errors: Arc::clone(&errors),
+    };
+    let server = Server::<Tcp, Pool, _>::builder(flood)
+        .workers(2)
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let mut slow = BufReader::new(connect(running.addr()));
+    slow.get_mut().write_all(b"wait\n").unwrap();
+    waits.recv_timeout(BOUND).expect("the turn waits");
+    let mut flooder = BufReader::new(connect(running.addr()));
+    flooder.get_mut().write_all(b"flood\n").unwrap();
+    let mut reply = String::new();
+    flooder.read_line(&mut reply).unwrap();
+    assert_eq!(reply, "flooded\n");
+    release.send(()).unwrap();
+    // Its own reply, then the end: none of the 5 MiB.
+    let mut rest = String::new();
+    slow.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "waited\n");
+    wait_until("the closing is reported", || {
+        !errors.lock().unwrap().is_empty()
+    });
+    let errors = errors.lock().unwrap().clone();
+    assert!(errors[0].contains("does not read them"), "{errors:?}");
+    drop(flooder);
+    running.stop().unwrap();
+}

@@ -315,10 +315,10 @@ impl<St: ConnState, Stm: Stream> Drives<Conn<St, Stm>> for Pool {
             let offload: Arc<dyn Offload> = self.shared.clone();
             self.watcher = Some(Watcher::start(wake_loop, offload)?);
         }
-        if let Some(watcher) = &self.watcher {
-            watcher.open(job);
+        match &self.watcher {
+            Some(watcher) => watcher.open(job),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -354,9 +354,13 @@ impl Concurrency for Pool {
 
     fn close(&mut self, connections: &Connections, shutdown_timeout: Duration) {
         self.service_actions();
-        // Its connections' last turns and `finish` run on the workers: first.
+        let mut shutdown_timeout = shutdown_timeout;
+        // Its connections' last turns and `finish` run on the workers: first,
+        // within the same timeout as the rest.
         if let Some(mut watcher) = self.watcher.take() {
-            watcher.stop(Instant::now().checked_add(shutdown_timeout));
+            let began = Instant::now();
+            watcher.stop(began.checked_add(shutdown_timeout));
+            shutdown_timeout = shutdown_timeout.saturating_sub(began.elapsed());
         }
         if self.threads.is_empty() {
             // No worker could be started: the queued requests are closed

@@ -24,7 +24,7 @@ const LOW_WATER: usize = HIGH_WATER / 4;
 /// Past this much queued output, bytes other connections send to this one
 /// ([`Conn::send_to`], [`Conn::broadcast`]) close it instead: its client is
 /// not reading, and a chat server must not keep growing its backlog.
-const SEND_LIMIT: usize = 16 * HIGH_WATER;
+pub(super) const SEND_LIMIT: usize = 16 * HIGH_WATER;
 
 /// An accepted connection, handed to a worker.
 pub(super) struct Opening<S: Service>(pub(super) Job<S>);
@@ -233,16 +233,7 @@ where
 
     fn deliver(&mut self, buffers: &mut Buffers, bytes: &[u8]) -> Next {
         if self.conn.queued() + bytes.len() > SEND_LIMIT {
-            let error = io::Error::new(
-                io::ErrorKind::WouldBlock,
-                format!(
-                    "{} bytes are queued to a client that does not read them: closing the \
-                     connection rather than queueing the {} more another connection sent",
-                    self.conn.queued(),
-                    bytes.len()
-                ),
-            );
-            self.fail(RequestError::io(Stage::Handle, error));
+            self.refuse_sends(bytes.len());
             return Next::Close;
         }
         self.conn.write(bytes);
@@ -251,6 +242,18 @@ where
         }
         self.conn.settle(&mut buffers.input, &mut buffers.output);
         self.next(false)
+    }
+
+    fn refuse_sends(&mut self, more: usize) {
+        let error = io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!(
+                "{} bytes are queued to a client that does not read them: closing the \
+                 connection rather than queueing the {more} more other connections sent",
+                self.conn.queued()
+            ),
+        );
+        self.fail(RequestError::io(Stage::Handle, error));
     }
 
     fn timeout(&self) -> Option<Duration> {

@@ -149,14 +149,22 @@ impl Watcher {
         )?))
     }
 
-    /// Starts watching the connection of `job`.
-    pub(super) fn open<St, Stm, S>(&self, job: Job<S>)
+    /// Starts watching the connection of `job`; an error (and the
+    /// connection closed) if the loop has ended.
+    pub(super) fn open<St, Stm, S>(&self, job: Job<S>) -> io::Result<()>
     where
         St: ConnState,
         Stm: Stream,
         S: Service<Request = Conn<St, Stm>>,
     {
+        if !self.0.inbox.is_alive() {
+            return Err(io::Error::other(
+                "the pool's event loop has ended (see the error logged before): \
+                 it serves no more connections",
+            ));
+        }
         self.0.inbox.push(Message::Open(Box::new(Opening(job))));
+        Ok(())
     }
 
     /// Sends what is queued and closes every connection (by `deadline` at

@@ -3,6 +3,7 @@
 //! an inbox through which other threads reach it (new connections,
 //! datagrams to serve, bytes for a connection, closings, the stop).
 
+use super::connection::SEND_LIMIT;
 use crate::report::{catch_panic, emit};
 use crate::request::Close;
 use crate::selector::{Events, Interest, Key, Ready, Selector, Waker};
@@ -72,6 +73,11 @@ struct Away {
     close: bool,
     /// Bytes other connections sent it.
     sends: Vec<Arc<[u8]>>,
+    /// How many bytes `sends` holds.
+    sent: usize,
+    /// More than [`SEND_LIMIT`] was sent to it meanwhile (and dropped):
+    /// closed when back, as a connection whose client does not keep up.
+    overflow: Option<usize>,
 }
 
 /// A connection on its way to a worker.
@@ -93,6 +99,10 @@ pub(super) trait Drive: Send {
     fn turn(&mut self, buffers: &mut Buffers, readiness: Readiness) -> Next;
     /// Queues bytes another connection's handler sent, and writes.
     fn deliver(&mut self, buffers: &mut Buffers, bytes: &[u8]) -> Next;
+    /// Reports that `more` bytes sent to it by other connections were not
+    /// queued: past [`SEND_LIMIT`] its client is not keeping up, and it is
+    /// closed.
+    fn refuse_sends(&mut self, more: usize);
     /// The idle timeout of the connection, if it has one.
     fn timeout(&self) -> Option<Duration>;
     /// When the client last sent something or took some output.
@@ -220,6 +230,11 @@ pub(super) struct Inbox {
     wake_loop: Waker,
     /// Cleared when the worker's loop has ended: nothing more goes to it.
     alive: AtomicBool,
+    /// Set, under the queue's lock, before the worker reads its inbox for
+    /// the last time: a connection handed back after that is ended by
+    /// whoever hands it back ([`Inbox::hand_back`]), not left in a queue
+    /// nobody reads.
+    closed: AtomicBool,
 }
 
 impl Inbox {
@@ -231,6 +246,7 @@ impl Inbox {
             datagrams: AtomicUsize::new(0),
             wake_loop,
             alive: AtomicBool::new(true),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -251,7 +267,10 @@ impl Inbox {
             }
             _ => {}
         }
-        let mut queue = self.lock();
+        self.enqueue(self.lock(), message);
+    }
+
+    fn enqueue(&self, mut queue: MutexGuard<'_, Vec<Message>>, message: Message) {
         let was_empty = queue.is_empty();
         queue.push(message);
         drop(queue);
@@ -260,6 +279,25 @@ impl Inbox {
                 log::Level::Error,
                 "cannot wake an event loop ({e}): what was handed to it waits for its next event"
             );
+        }
+    }
+
+    /// Hands a connection back from another thread ([`Message::Back`],
+    /// [`Message::Opened`]); if the worker's loop has ended (it stopped at
+    /// its deadline while the connection's turn ran), ends the connection
+    /// here instead.
+    fn hand_back(&self, message: Message) {
+        let queue = self.lock();
+        if !self.closed.load(Ordering::Relaxed) {
+            self.enqueue(queue, message);
+            return;
+        }
+        drop(queue);
+        if let Message::Back(_, conn, _) | Message::Opened(conn) = message {
+            // `end` reports what `finish` does; a panic of this crate's own
+            // must not escape to the thread that handed it back.
+            let _ = catch_panic(AssertUnwindSafe(|| conn.end()));
+            self.ended();
         }
     }
 
@@ -279,6 +317,18 @@ impl Inbox {
 
     fn ended(&self) {
         self.load.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A connection ended on another thread ([`Offload`]): the worker, which
+    /// may be stopping and waiting for its last one, is woken to see it.
+    fn ended_elsewhere(&self) {
+        self.ended();
+        if let Err(e) = self.waker.wake() {
+            emit!(
+                log::Level::Error,
+                "cannot wake an event loop ({e}); a stopping server waits for its deadline"
+            );
+        }
     }
 
     /// A datagram was served: at the backlog, the server's loop, which
@@ -374,7 +424,9 @@ impl Worker {
         let mut events = Events::with_capacity(EVENTS);
         let mut again = Vec::new();
         loop {
-            if self.stopping.is_some() && self.selector.len() == 1 {
+            // Done when no connection is left: none watched, and none on
+            // its way here or ending elsewhere.
+            if self.stopping.is_some() && self.selector.len() == 1 && self.inbox.load() == 0 {
                 break;
             }
             let wait = self.wait();
@@ -461,7 +513,7 @@ impl Worker {
             let inbox = Arc::clone(&self.inbox);
             offload.offload(Box::new(move || {
                 let next = offloaded_turn(conn.as_mut(), readiness);
-                inbox.push(Message::Back(key, conn, next));
+                inbox.hand_back(Message::Back(key, conn, next));
             }));
             return;
         }
@@ -474,7 +526,7 @@ impl Worker {
 
     /// A connection is back from its turn elsewhere: what came meanwhile is
     /// dealt with as if it came now.
-    fn back(&mut self, key: Key, conn: Box<dyn Drive>, next: Next) {
+    fn back(&mut self, key: Key, mut conn: Box<dyn Drive>, next: Next) {
         let away = self.away.remove(&key).unwrap_or_default();
         let Some(slot) = self.selector.get_mut(key) else {
             // Not possible (an away connection stays registered); ended all
@@ -482,8 +534,11 @@ impl Worker {
             self.end(conn);
             return;
         };
+        if let Some(sent) = away.overflow {
+            conn.refuse_sends(sent);
+        }
         *slot = Some(conn);
-        if next == Next::Close || away.close {
+        if next == Next::Close || away.close || away.overflow.is_some() {
             self.close(key);
             return;
         }
@@ -493,7 +548,12 @@ impl Worker {
         if self.stopping.is_some() {
             if let Some(Some(conn)) = self.selector.get_mut(key) {
                 let next = conn.stop();
-                self.then(key, next);
+                // A writable edge seen while away: the rest of the output
+                // goes now, as no new edge would come for it.
+                match away.readiness {
+                    Some(readiness) if next != Next::Close => self.drive(key, readiness),
+                    _ => self.then(key, next),
+                }
             }
             return;
         }
@@ -507,7 +567,14 @@ impl Worker {
     /// Queues bytes another connection sent to this one, and writes.
     fn send(&mut self, key: Key, bytes: &[u8]) {
         if let Some(away) = self.away.get_mut(&key) {
-            away.sends.push(bytes.into());
+            if away.overflow.is_some() || away.sent + bytes.len() > SEND_LIMIT {
+                away.sends.clear();
+                *away.overflow.get_or_insert(away.sent) += bytes.len();
+                away.sent = 0;
+            } else {
+                away.sent += bytes.len();
+                away.sends.push(bytes.into());
+            }
             return;
         }
         if let Some(Some(conn)) = self.selector.get_mut(key) {
@@ -524,8 +591,10 @@ impl Worker {
             Some(offload) => {
                 let inbox = Arc::clone(&self.inbox);
                 offload.offload(Box::new(move || {
-                    conn.end();
-                    inbox.ended();
+                    // `end` reports what `finish` does; a panic of this
+                    // crate's own must not keep the loop from stopping.
+                    let _ = catch_panic(AssertUnwindSafe(|| conn.end()));
+                    inbox.ended_elsewhere();
                 }));
             }
             None => {
@@ -562,7 +631,11 @@ impl Worker {
         for key in keys {
             self.close(key);
         }
-        // Whatever is still in the inbox ends unserved.
+        // Whatever is still in the inbox ends unserved; what comes after
+        // is ended by its sender.
+        let queue = self.inbox.lock();
+        self.inbox.closed.store(true, Ordering::Relaxed);
+        drop(queue);
         self.read_inbox();
     }
 
@@ -598,8 +671,8 @@ impl Worker {
             let inbox = Arc::clone(&self.inbox);
             offload.offload(Box::new(move || {
                 match catch_panic(AssertUnwindSafe(|| opening.open(Instant::now()))) {
-                    Ok(Some(conn)) => inbox.push(Message::Opened(conn)),
-                    _ => inbox.ended(),
+                    Ok(Some(conn)) => inbox.hand_back(Message::Opened(conn)),
+                    _ => inbox.ended_elsewhere(),
                 }
             }));
             return;
