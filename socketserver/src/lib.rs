@@ -112,7 +112,8 @@
 //! * a [concurrency model](concurrency) `C`, where requests run:
 //!   [`Synchronous`] (one at a time), [`Threading`] (a thread each),
 //!   [`Forking`] (a child process each), [`Pool`] (a bounded pool of
-//!   worker threads with a bounded queue) or [`Event`] (event loops on a few
+//!   worker threads with a bounded queue; a [`Conn`] holds a worker only for
+//!   its turns) or [`Event`] (event loops on a few
 //!   threads, each serving many connections: tens of thousands at a few
 //!   hundred bytes each; stream handlers there are [`Conn`]-shaped);
 //! * a [`Service`] `S`, what is done with each request, with Python's hooks
