@@ -1185,6 +1185,35 @@ fn http_hello_event() {
     http_hello("event");
 }
 
+/// `http_hello` under `wrk` for a second, in each mode a buffer-shaped
+/// handler has: wrk reports every response that is not a 2xx or 3xx, and
+/// every socket error (a malformed response is a read error to it).
+#[test]
+fn http_hello_serves_wrk_without_errors() {
+    for mode in ["threading", "pool", "event"] {
+        let mut server = Server::start("http_hello", mode, &[]);
+        let url = format!("http://{}/", server.addr);
+        // Bounded: a server that stops answering fails the test, not hangs it.
+        let output = Command::new("timeout")
+            .args(["60", "wrk", "-t", "1", "-c", "20", "-d", "1s", &url])
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run wrk (on Debian: apt-get install wrk; .ci/run installs it)");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{mode}: wrk failed:\n{text}");
+        assert!(!text.contains("Socket errors"), "{mode}:\n{text}");
+        assert!(!text.contains("Non-2xx"), "{mode}:\n{text}");
+        let requests: u64 = text
+            .lines()
+            .find(|line| line.contains(" requests in "))
+            .and_then(|line| line.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{mode}: no request count in:\n{text}"));
+        assert!(requests > 0, "{mode}:\n{text}");
+        server.stop_cleanly("TERM");
+    }
+}
+
 /// Runs a Redis client tool (`redis-cli`, `redis-benchmark`): its exit
 /// status and standard output and error together.
 fn redis_tool(tool: &str, port: u16, args: &[&str]) -> (ExitStatus, String) {
