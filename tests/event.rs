@@ -326,27 +326,28 @@ fn connections_send_to_each_other_and_broadcast_to_all_but_the_sender() {
 /// sender's thread.
 #[test]
 fn the_same_chat_handler_sends_and_broadcasts_under_threading() {
-    let server = Server::<Tcp, socketserver::Threading, _>::builder(Chat::default())
-        .shutdown_timeout(BOUND)
-        .timeout(Some(BOUND))
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let running = serve(server);
-    sends_by_id_and_broadcast(&running);
+    sends_by_id_and_broadcast(&serve_chat(socketserver::Threading::default()));
 }
 
 /// The same handler in a pool: the connections wait for input on the pool's
 /// loop and their turns run on its two workers.
 #[test]
 fn the_same_chat_handler_sends_and_broadcasts_in_a_pool() {
-    let server = Server::<Tcp, socketserver::Pool, _>::builder(Chat::default())
-        .workers(2)
+    sends_by_id_and_broadcast(&serve_chat(socketserver::Pool::new().workers(2)));
+}
+
+/// [`Chat`] served by `model`, every wait bounded.
+fn serve_chat<C>(model: C) -> socketserver_tests::Running
+where
+    C: socketserver::Concurrency + socketserver::Drives<<Chat as Service>::Request>,
+{
+    let server = Server::<Tcp, socketserver::Threading, _>::builder(Chat::default())
+        .concurrency(model)
         .shutdown_timeout(BOUND)
         .timeout(Some(BOUND))
         .bind("127.0.0.1:0")
         .unwrap();
-    let running = serve(server);
-    sends_by_id_and_broadcast(&running);
+    serve(server)
 }
 
 fn sends_by_id_and_broadcast(running: &socketserver_tests::Running) {

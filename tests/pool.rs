@@ -365,8 +365,9 @@ struct LinesPool {
     errors: Arc<Mutex<Vec<String>>>,
 }
 
-/// A pool of `workers` (and a queue of one) serving [`Lines`].
-fn lines_pool(workers: usize) -> LinesPool {
+/// A pool of `workers` (and a queue of one) serving [`Lines`], closing
+/// connections silent for `timeout`.
+fn lines_pool(workers: usize, timeout: Option<Duration>) -> LinesPool {
     let (release, released) = mpsc::channel();
     let (waiting, waits) = mpsc::channel();
     let errors = Arc::default();
@@ -378,6 +379,7 @@ fn lines_pool(workers: usize) -> LinesPool {
     let server = Server::<Tcp, Pool, _>::builder(lines)
         .workers(workers)
         .queue(1)
+        .timeout(timeout)
         .shutdown_timeout(BOUND)
         .bind("127.0.0.1:0")
         .unwrap();
@@ -403,7 +405,7 @@ fn line_round_trip(reader: &mut BufReader<TcpStream>, line: &str) {
 fn a_pool_serves_far_more_buffer_shaped_connections_than_it_has_workers() {
     let LinesPool {
         running, errors, ..
-    } = lines_pool(2);
+    } = lines_pool(2, None);
     let mut clients: Vec<BufReader<TcpStream>> = (0..50)
         .map(|_| BufReader::new(connect(running.addr())))
         .collect();
@@ -432,7 +434,7 @@ fn a_blocked_handler_holds_one_worker_and_the_others_go_on() {
         release,
         waits,
         ..
-    } = lines_pool(2);
+    } = lines_pool(2, None);
     let mut blocked = BufReader::new(connect(running.addr()));
     blocked.get_mut().write_all(b"wait\n").unwrap();
     waits.recv_timeout(BOUND).expect("the handler waits");
@@ -456,7 +458,7 @@ fn a_blocked_handler_holds_one_worker_and_the_others_go_on() {
 fn a_panicking_turn_in_a_pool_closes_only_its_connection() {
     let LinesPool {
         running, errors, ..
-    } = lines_pool(1);
+    } = lines_pool(1, None);
     let mut good = BufReader::new(connect(running.addr()));
     line_round_trip(&mut good, "before\n");
     let mut bad = connect(running.addr());
@@ -481,7 +483,7 @@ fn a_panicking_turn_in_a_pool_closes_only_its_connection() {
 /// (their clients see the end) rather than waiting for them to leave.
 #[test]
 fn closing_a_pool_closes_its_idle_buffer_shaped_connections() {
-    let LinesPool { running, .. } = lines_pool(2);
+    let LinesPool { running, .. } = lines_pool(2, None);
     let mut clients: Vec<BufReader<TcpStream>> = (0..5)
         .map(|_| BufReader::new(connect(running.addr())))
         .collect();
@@ -676,5 +678,26 @@ fn sends_to_a_connection_whose_turn_is_long_are_bounded() {
     let errors = errors.lock().unwrap().clone();
     assert!(errors[0].contains("does not read them"), "{errors:?}");
     drop(flooder);
+    running.stop().unwrap();
+}
+
+/// A buffer-shaped connection whose client stays silent is closed at the
+/// server's `timeout` by the pool's loop, and reported, as under `Event`.
+#[test]
+fn a_silent_buffer_shaped_connection_is_closed_at_the_timeout() {
+    let LinesPool {
+        running, errors, ..
+    } = lines_pool(1, Some(Duration::from_millis(200)));
+    let mut silent = connect(running.addr());
+    let mut rest = Vec::new();
+    match silent.read_to_end(&mut rest) {
+        Ok(_) => assert!(rest.is_empty(), "{rest:?}"),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    wait_until("the timeout is reported", || {
+        !errors.lock().unwrap().is_empty()
+    });
+    let errors = errors.lock().unwrap().clone();
+    assert!(errors[0].contains("no input"), "{errors:?}");
     running.stop().unwrap();
 }
