@@ -42,7 +42,7 @@ use crate::request::Request;
 use crate::selector::Waker;
 use crate::service::Service;
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub(crate) mod sealed {
     pub trait Sealed {}
@@ -106,10 +106,12 @@ pub trait Drives<R: Request>: Concurrency {
     fn process<S: Service<Request = R>>(&mut self, job: Job<S>) -> io::Result<()>;
 }
 
-/// Waits for every open connection: up to `shutdown_timeout`, then shuts the
-/// rest down and waits for their handlers to return.
-fn wait_for_connections(connections: &Connections, shutdown_timeout: Duration) {
-    if connections.wait_idle(shutdown_timeout) {
+/// Waits for every open connection: up to `shutdown_timeout` after `began`
+/// (when closing began), then shuts the rest down and waits for their
+/// handlers to return.
+fn wait_for_connections(connections: &Connections, shutdown_timeout: Duration, began: Instant) {
+    let left = shutdown_timeout.saturating_sub(began.elapsed());
+    if connections.wait_idle(left) {
         return;
     }
     // Counted before: a request with nothing to shut down (a datagram's)

@@ -354,13 +354,11 @@ impl Concurrency for Pool {
 
     fn close(&mut self, connections: &Connections, shutdown_timeout: Duration) {
         self.service_actions();
-        let mut shutdown_timeout = shutdown_timeout;
+        let began = Instant::now();
         // Its connections' last turns and `finish` run on the workers: first,
         // within the same timeout as the rest.
         if let Some(mut watcher) = self.watcher.take() {
-            let began = Instant::now();
             watcher.stop(began.checked_add(shutdown_timeout));
-            shutdown_timeout = shutdown_timeout.saturating_sub(began.elapsed());
         }
         if self.threads.is_empty() {
             // No worker could be started: the queued requests are closed
@@ -377,7 +375,7 @@ impl Concurrency for Pool {
         // Queued requests hold their place in `connections`, so this waits
         // for them too; those a worker takes up after the timeout are shut
         // down at once.
-        wait_for_connections(connections, shutdown_timeout);
+        wait_for_connections(connections, shutdown_timeout, began);
         self.stop();
         for thread in self.threads.drain(..) {
             // The worker catches every panic, so a join error cannot carry one.

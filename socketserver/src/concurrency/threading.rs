@@ -279,7 +279,7 @@ impl Concurrency for Threading {
             self.threads.clear();
             return;
         }
-        wait_for_connections(connections, shutdown_timeout);
+        wait_for_connections(connections, shutdown_timeout, Instant::now());
         self.idle.close();
         for thread in self.threads.drain(..) {
             // `Job::run` catches panics, so a join error cannot carry one of ours.

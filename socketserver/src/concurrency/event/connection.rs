@@ -248,8 +248,9 @@ where
         let error = io::Error::new(
             io::ErrorKind::WouldBlock,
             format!(
-                "{} bytes are queued to a client that does not read them: closing the \
-                 connection rather than queueing the {more} more other connections sent",
+                "other connections sent {more} bytes that would take its queue past \
+                 {SEND_LIMIT} bytes ({} queued, to a client that does not keep up): closing \
+                 the connection rather than queueing them",
                 self.conn.queued()
             ),
         );

@@ -267,7 +267,18 @@ impl Inbox {
             }
             _ => {}
         }
-        self.enqueue(self.lock(), message);
+        let queue = self.lock();
+        if self.closed.load(Ordering::Acquire) {
+            // The loop has ended: what comes now is dropped, after the lock
+            // (a connection's ticket, dropped with it, takes the registry's).
+            drop(queue);
+            if let Message::Open(_) = message {
+                self.ended();
+            }
+            drop(message);
+            return;
+        }
+        self.enqueue(queue, message);
     }
 
     fn enqueue(&self, mut queue: MutexGuard<'_, Vec<Message>>, message: Message) {
@@ -288,7 +299,7 @@ impl Inbox {
     /// here instead.
     fn hand_back(&self, message: Message) {
         let queue = self.lock();
-        if !self.closed.load(Ordering::Relaxed) {
+        if !self.closed.load(Ordering::Acquire) {
             self.enqueue(queue, message);
             return;
         }
@@ -534,14 +545,18 @@ impl Worker {
             self.end(conn);
             return;
         };
-        if let Some(sent) = away.overflow {
-            conn.refuse_sends(sent);
-        }
-        *slot = Some(conn);
-        if next == Next::Close || away.close || away.overflow.is_some() {
+        if next == Next::Close || away.close {
+            *slot = Some(conn);
             self.close(key);
             return;
         }
+        if let Some(sent) = away.overflow {
+            conn.refuse_sends(sent);
+            *slot = Some(conn);
+            self.close(key);
+            return;
+        }
+        *slot = Some(conn);
         for bytes in away.sends {
             self.send(key, &bytes);
         }
@@ -549,9 +564,12 @@ impl Worker {
             if let Some(Some(conn)) = self.selector.get_mut(key) {
                 let next = conn.stop();
                 // A writable edge seen while away: the rest of the output
-                // goes now, as no new edge would come for it.
+                // goes now, as no new edge would come for it (input no
+                // longer matters).
                 match away.readiness {
-                    Some(readiness) if next != Next::Close => self.drive(key, readiness),
+                    Some(readiness) if readiness.writable && next != Next::Close => {
+                        self.drive(key, readiness);
+                    }
                     _ => self.then(key, next),
                 }
             }
@@ -634,7 +652,7 @@ impl Worker {
         // Whatever is still in the inbox ends unserved; what comes after
         // is ended by its sender.
         let queue = self.inbox.lock();
-        self.inbox.closed.store(true, Ordering::Relaxed);
+        self.inbox.closed.store(true, Ordering::Release);
         drop(queue);
         self.read_inbox();
     }
