@@ -54,6 +54,29 @@ const QUEUE_PER_WORKER: usize = 4;
 /// pool's load, so a pool busy with turns stops the server accepting until
 /// a worker is free; `setup` and `finish` run on the workers too.
 ///
+/// ```no_run
+/// use socketserver::{Conn, Pool, Server, Tcp, handler_fn};
+/// use std::io::Write;
+///
+/// // Each line is answered after a blocking call (here a sleep; a database
+/// // query, a file read): it holds one of the 4 workers for that long, and
+/// // the thousands of other connections wait for input on the pool's loop.
+/// let slow_upper = handler_fn(|conn: &mut Conn| {
+///     let (input, output, _) = conn.parts();
+///     while let Some(line) = input.line(1024)? {
+///         std::thread::sleep(std::time::Duration::from_millis(10));
+///         output.write_all(&line.to_ascii_uppercase())?;
+///     }
+///     Ok(())
+/// });
+/// Server::<Tcp, Pool, _>::builder(slow_upper)
+///     .workers(4)
+///     .max_connections(10_000)
+///     .bind("127.0.0.1:7000")?
+///     .serve_forever()
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+///
 /// A panic in a handler is reported like an error ([`Job::run`] catches it)
 /// and the worker goes on to the next request: the pool never shrinks.
 ///
