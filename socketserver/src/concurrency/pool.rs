@@ -71,7 +71,7 @@ const QUEUE_PER_WORKER: usize = 4;
 /// });
 /// Server::<Tcp, Pool, _>::builder(slow_upper)
 ///     .workers(4)
-///     .max_connections(10_000)
+///     .max_connections(Some(10_000))
 ///     .bind("127.0.0.1:7000")?
 ///     .serve_forever()
 /// # ; Ok::<(), std::io::Error>(())
