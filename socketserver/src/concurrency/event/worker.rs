@@ -583,7 +583,7 @@ impl Worker {
     }
 
     /// Queues bytes another connection sent to this one, and writes.
-    fn send(&mut self, key: Key, bytes: &[u8]) {
+    fn send(&mut self, key: Key, bytes: &Arc<[u8]>) {
         if let Some(away) = self.away.get_mut(&key) {
             if away.overflow.is_some() || away.sent + bytes.len() > SEND_LIMIT {
                 away.sends.clear();
@@ -591,7 +591,7 @@ impl Worker {
                 away.sent = 0;
             } else {
                 away.sent += bytes.len();
-                away.sends.push(bytes.into());
+                away.sends.push(Arc::clone(bytes));
             }
             return;
         }
