@@ -265,3 +265,137 @@ fn a_handler_that_never_consumes_is_stopped_at_the_input_limit() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("consumed none"), "{errors:?}");
 }
+
+/// The most output a handler found still queued when it was called: what a
+/// connection holds at once.
+#[derive(Default)]
+struct MostQueued(Mutex<usize>);
+
+impl MostQueued {
+    fn note(&self, queued: usize) {
+        let mut most = self.0.lock().unwrap();
+        *most = (*most).max(queued);
+    }
+
+    fn get(&self) -> usize {
+        *self.0.lock().unwrap()
+    }
+}
+
+const PIECE: usize = 64 * 1024;
+
+/// `N\n` asks for N pieces of 64 KiB, sent a piece per call, then `end\n`.
+fn pieces(most: Arc<MostQueued>) -> impl Service<Request = Conn<u32>> {
+    handler_fn(move |conn: &mut Conn<u32>| {
+        most.note(conn.output().len());
+        if *conn.state() == 0 {
+            let Some(line) = conn.input().line(16)? else {
+                return Ok(());
+            };
+            let n = String::from_utf8_lossy(line).trim().parse().unwrap_or(0);
+            *conn.state() = n;
+        }
+        let left = *conn.state();
+        if left == 0 {
+            return Ok(());
+        }
+        let byte = b'a' + (left % 26) as u8;
+        conn.write(&[byte; PIECE]);
+        *conn.state() = left - 1;
+        if left == 1 {
+            conn.write(b"end\n");
+        } else {
+            conn.resume_when_sent();
+        }
+        Ok(())
+    })
+}
+
+fn a_large_reply_goes_a_piece_per_call<C: socketserver::Drives<Conn<u32>>>(concurrency: C) {
+    let most = Arc::new(MostQueued::default());
+    let running = start(concurrency, pieces(Arc::clone(&most)));
+    let mut client = connect(running.addr());
+    let n = 160; // 10 MiB
+    client.write_all(format!("{n}\n").as_bytes()).unwrap();
+    let mut reply = vec![0; n * PIECE + 4];
+    io::Read::read_exact(&mut client, &mut reply).unwrap();
+    for (i, piece) in reply[..n * PIECE].chunks(PIECE).enumerate() {
+        let left = (n - i) as u32;
+        let byte = b'a' + (left % 26) as u8;
+        assert!(piece.iter().all(|&b| b == byte), "piece {i} is not whole");
+    }
+    assert_eq!(&reply[n * PIECE..], b"end\n");
+    assert_eq!(
+        most.get(),
+        0,
+        "called again only once everything queued had gone"
+    );
+}
+
+#[test]
+fn a_large_reply_goes_a_piece_per_call_under_sync() {
+    a_large_reply_goes_a_piece_per_call(Synchronous);
+}
+
+#[test]
+fn a_large_reply_goes_a_piece_per_call_under_threading() {
+    a_large_reply_goes_a_piece_per_call(Threading::default());
+}
+
+#[test]
+fn a_large_reply_goes_a_piece_per_call_under_pool() {
+    a_large_reply_goes_a_piece_per_call(Pool::new().workers(2));
+}
+
+#[test]
+fn a_large_reply_goes_a_piece_per_call_under_event() {
+    a_large_reply_goes_a_piece_per_call(Event::new().workers(2));
+}
+
+/// Each line gets 100 KiB back, one line per call.
+fn large_replies(most: Arc<MostQueued>) -> impl Service<Request = Conn> {
+    handler_fn(move |conn: &mut Conn| {
+        most.note(conn.output().len());
+        let (input, output, _) = conn.parts();
+        if input.line(16)?.is_some() {
+            output.write_all(&[b'r'; 100 * 1024])?;
+        }
+        Ok(())
+    })
+}
+
+/// Pipelined requests whose replies the client does not read yet: the
+/// handler is not called for the next while a lot is queued.
+fn pipelined_requests_wait_for_their_replies_to_go<C: socketserver::Drives<Conn>>(concurrency: C) {
+    let most = Arc::new(MostQueued::default());
+    let running = start(concurrency, large_replies(Arc::clone(&most)));
+    let mut client = connect(running.addr());
+    let requests = 200; // 20 MB of replies
+    client.write_all(&b"x\n".repeat(requests)).unwrap();
+    let mut reply = vec![0; requests * 100 * 1024];
+    io::Read::read_exact(&mut client, &mut reply).unwrap();
+    assert!(reply.iter().all(|&b| b == b'r'));
+    // Under `event`, the next call waits while over 256 KiB is queued (so at
+    // most that plus one reply is); the blocking models send each reply
+    // before the next call.
+    let most = most.get();
+    assert!(
+        most <= 256 * 1024,
+        "{most} bytes were queued when the handler was called"
+    );
+}
+
+#[test]
+fn pipelined_requests_wait_for_their_replies_to_go_under_threading() {
+    pipelined_requests_wait_for_their_replies_to_go(Threading::default());
+}
+
+#[test]
+fn pipelined_requests_wait_for_their_replies_to_go_under_pool() {
+    pipelined_requests_wait_for_their_replies_to_go(Pool::new().workers(2));
+}
+
+#[test]
+fn pipelined_requests_wait_for_their_replies_to_go_under_event() {
+    pipelined_requests_wait_for_their_replies_to_go(Event::new().workers(2));
+}

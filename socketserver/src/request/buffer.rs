@@ -32,6 +32,14 @@ const INPUT_LIMIT: usize = 64 * 1024;
 /// not consume is still there, with the bytes that come next, on the next
 /// call. What it writes is sent when it returns. It may
 /// [`close`](Conn::close) the connection: what it queued is sent first.
+///
+/// Replies are held in memory until the client takes them, so a handler
+/// keeps what it queues bounded: one that answers many pipelined requests in
+/// one call stops once it has queued a good amount (say 64 KiB) and returns,
+/// leaving the rest of the input unconsumed; it is called again on it once
+/// that has gone out (under `event`, once the queue is below 256 KiB). A
+/// reply too large to queue whole (a file) goes a piece per call, with
+/// [`resume_when_sent`](Conn::resume_when_sent).
 /// Under the blocking models, a connection the server shuts down (at
 /// `shutdown_timeout`) looks to the handler like a client that ended its
 /// input, and its last reply then fails; under `event`, a closing server
@@ -67,6 +75,9 @@ pub struct Conn<St = (), S: Stream = TcpStream> {
     fresh: bool,
     /// How much unconsumed input the handler was last called with.
     given: Option<usize>,
+    /// Whether the handler asked to be called again once the output queued
+    /// has gone ([`Conn::resume_when_sent`]).
+    resume: bool,
     /// Its name among the server's connections, and the way to the others.
     peer: Option<(ConnId, Arc<dyn Switchboard>)>,
 }
@@ -199,6 +210,44 @@ impl<St, S: Stream> Conn<St, S> {
         self.close = true;
     }
 
+    /// Asks for the handler to be called again once everything queued so far
+    /// has been sent to the client, whether or not more input comes: for a
+    /// reply too large to queue whole (a file, a long listing). Queue a
+    /// piece, ask for this, and queue the next piece in the next call: the
+    /// connection holds one piece at a time, and a client that reads slowly
+    /// (or not at all) is sent no faster than it takes them. With nothing
+    /// queued, the handler is called again at its connection's next turn.
+    /// Under every model; not after [`close`](Conn::close).
+    ///
+    /// ```no_run
+    /// use socketserver::{Conn, ThreadingTcpServer, handler_fn};
+    /// use std::io::{self, Write};
+    ///
+    /// /// `count\n` sends the numbers 0 to 9,999,999, a line each, 64 KiB at a time.
+    /// let count = handler_fn(|conn: &mut Conn<Option<u64>>| {
+    ///     if conn.state().is_none() && conn.input().line(16)?.is_some() {
+    ///         *conn.state() = Some(0);
+    ///     }
+    ///     let (_, output, next) = conn.parts();
+    ///     let Some(n) = next else { return Ok(()) };
+    ///     while *n < 10_000_000 && output.len() < 64 * 1024 {
+    ///         writeln!(output, "{n}")?;
+    ///         *n += 1;
+    ///     }
+    ///     if *n < 10_000_000 {
+    ///         conn.resume_when_sent();
+    ///     } else {
+    ///         conn.close();
+    ///     }
+    ///     Ok(())
+    /// });
+    /// ThreadingTcpServer::bind("127.0.0.1:9000", count)?.serve_forever()
+    /// # ; Ok::<(), io::Error>(())
+    /// ```
+    pub fn resume_when_sent(&mut self) {
+        self.resume = true;
+    }
+
     /// Whether [`close`](Conn::close) was called.
     pub fn is_closing(&self) -> bool {
         self.close
@@ -301,18 +350,28 @@ impl<St, S: Stream> Conn<St, S> {
     /// left after it consumed some and left some (perhaps another whole
     /// message). Not after [`close`](Conn::close).
     fn wants_turn(&mut self) -> bool {
+        if !self.call_due() {
+            return false;
+        }
+        self.fresh = false;
+        if self.output.buf.is_empty() {
+            self.resume = false;
+        }
+        self.told_end = self.input.ended;
+        self.given = Some(self.input.unconsumed().len());
+        true
+    }
+
+    /// Whether the handler is to be called on what it has, without any more
+    /// input: [`wants_turn`](Conn::wants_turn), without noting the call.
+    pub(crate) fn call_due(&self) -> bool {
         if self.close {
             return false;
         }
         let left = self.input.unconsumed().len();
         let again = self.given.is_some_and(|given| left > 0 && left < given);
-        let fresh = std::mem::take(&mut self.fresh);
-        if !(fresh || again || self.input.ended && !self.told_end) {
-            return false;
-        }
-        self.told_end = self.input.ended;
-        self.given = Some(left);
-        true
+        let resumed = self.resume && self.output.buf.is_empty();
+        self.fresh || again || resumed || self.input.ended && !self.told_end
     }
 }
 
@@ -353,6 +412,7 @@ impl<St, S: Stream> Conn<St, S> {
             told_end: false,
             fresh: false,
             given: None,
+            resume: false,
             peer: None,
         }
     }
@@ -411,13 +471,17 @@ impl<St, S: Stream> Conn<St, S> {
     pub(crate) fn handle_ready<E>(
         &mut self,
         scratch: &mut Vec<u8>,
+        max_queued: usize,
         mut handle: impl FnMut(&mut Self) -> Result<(), E>,
     ) -> Result<(), E> {
         if self.output.buf.is_empty() && !self.output.lent {
             std::mem::swap(&mut self.output.buf, scratch);
             self.output.lent = true;
         }
-        while self.wants_turn() {
+        // Past `max_queued`, the next call waits until the queue has gone
+        // down: a handler that takes one pipelined request per call cannot
+        // queue replies without bound.
+        while self.output.buf.len() <= max_queued && self.wants_turn() {
             handle(self)?;
         }
         Ok(())

@@ -133,7 +133,8 @@ where
         }
     }
 
-    /// What to do once a turn has written what it could.
+    /// What to do once a turn has written what it could: `more_input` when
+    /// the socket may hold more.
     fn next(&mut self, more_input: bool) -> Next {
         let queued = self.conn.queued();
         if (self.stopping || self.conn.is_done()) && queued == 0 {
@@ -142,7 +143,11 @@ where
         if queued > HIGH_WATER {
             self.paused = true;
         }
-        if more_input && !self.paused && !self.stopping && !self.scheduled {
+        // A call the handler is owed with no new input (it left a request
+        // for when its replies had gone, or asked to resume once they had)
+        // needs a turn, as no event may come for it.
+        let due = more_input || self.conn.call_due();
+        if due && !self.paused && !self.stopping && !self.scheduled {
             self.scheduled = true;
             Next::Again
         } else {
@@ -211,9 +216,11 @@ where
             }
         }
         let service = &self.shared.service;
-        let handled = self.conn.handle_ready(&mut buffers.output, |conn| {
-            guarded(Stage::Handle, || service.handle(conn))
-        });
+        let handled = self
+            .conn
+            .handle_ready(&mut buffers.output, HIGH_WATER, |conn| {
+                guarded(Stage::Handle, || service.handle(conn))
+            });
         // Written before the buffers go back: the usual reply leaves from
         // the worker's buffer and the connection keeps none.
         let queued = self.conn.queued();
