@@ -9,13 +9,21 @@
 //! * `get <name>\n`: the reply is `ok <size>\n` and the file's bytes, or
 //!   `error <reason>\n`.
 //!
+//! A request line is UTF-8 (a name that is not is refused, rather than
+//! stored under a name that two different requests could share).
+//!
 //! `<name>` is a plain file name: one with a path separator, `..`, a leading
 //! dot, a NUL or over 255 bytes is refused. The bytes go to a temporary file
 //! in the directory (its name starts with a dot, so no client can name it),
 //! which is flushed to disk and renamed into place only once complete: a
 //! client that disconnects mid-transfer leaves nothing behind, and no half
 //! file is ever visible. `--max-size` bounds a file, checked before any byte
-//! is written.
+//! is written. A file that cannot be stored (a full disk) is answered with
+//! `error …` too.
+//!
+//! Memory stays bounded whatever the client does: a file is sent 64 KiB at a
+//! time, as the client takes it ([`Conn::resume_when_sent`]), and pipelined
+//! requests wait while 64 KiB of replies are queued.
 //!
 //! ```text
 //! cargo run --example upload -- --dir /tmp/uploads     # listens on 127.0.0.1:7015
@@ -27,6 +35,9 @@
 //! (the default) and `event` included (where a file's disk writes happen on
 //! the event loop: fine for a local disk). Ctrl-C or SIGTERM stops the
 //! server cleanly; a transfer cut short by it leaves nothing behind either.
+//! Under `--mode forking` a stop may end a child in the middle of a transfer,
+//! where nothing is cleaned up: the server removes its children's temporary
+//! files once it has stopped, and at start those of a server that died.
 
 #[path = "common.rs"]
 mod common;
@@ -34,7 +45,7 @@ mod common;
 use clap::Parser;
 use socketserver::{Conn, handle, server};
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +54,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const MAX_LINE: usize = 512;
 /// The longest file name, in bytes.
 const MAX_NAME: usize = 255;
+/// How much of a file is queued at once, and how many replies to pipelined
+/// requests: the next waits until they have gone.
+const PIECE: u64 = 64 * 1024;
+/// How temporary files' names begin: a dot, so that no client can name one.
+const TEMPORARY: &str = ".upload-";
 
 /// File upload server: `put <name> <size>` then the bytes, or `get <name>`.
 ///
@@ -71,22 +87,35 @@ struct Cli {
     options: common::Options,
 }
 
-/// The server: where files go, how large they may be, and a counter that
-/// names temporary files.
+/// The server: where files go, how large they may be, and what names
+/// temporary files.
 #[server(transport = "tcp", concurrency = "threading", conn = "Transfer")]
 #[derive(Debug)]
 struct Upload {
     dir: PathBuf,
     max_size: u64,
+    /// The server's process: temporary files are named after it, so that
+    /// those a stop leaves (`--mode forking`) can be found and removed.
+    server: u32,
     temporaries: AtomicU64,
 }
 
-/// What a connection is doing: waiting for a request, or receiving a file.
+/// What a connection is doing: waiting for a request, receiving a file, or
+/// sending one.
 #[derive(Debug, Default)]
 enum Transfer {
     #[default]
     Idle,
     Receiving(Incoming),
+    Sending(Outgoing),
+}
+
+/// A file being sent, a piece per call.
+#[derive(Debug)]
+struct Outgoing {
+    file: File,
+    name: String,
+    left: u64,
 }
 
 /// A file being received. Dropped before it is complete (the client left,
@@ -100,6 +129,15 @@ struct Incoming {
     left: u64,
 }
 
+impl Incoming {
+    /// The name the file is stored under.
+    fn name(&self) -> String {
+        self.target
+            .file_name()
+            .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
+    }
+}
+
 impl Drop for Incoming {
     fn drop(&mut self) {
         if self.left > 0
@@ -111,54 +149,104 @@ impl Drop for Incoming {
 }
 
 impl Upload {
-    /// Called with what has come: request lines, and the bytes of a file.
+    /// Called with what has come: request lines, and the bytes of a file;
+    /// and while a file is being sent, each time its last piece has gone.
     #[handle]
     fn handle(&self, conn: &mut Conn<Transfer>) -> io::Result<()> {
         loop {
             let (input, output, transfer) = conn.parts();
-            if let Transfer::Receiving(incoming) = transfer {
-                let bytes = input.bytes();
-                let take = bytes
-                    .len()
-                    .min(usize::try_from(incoming.left).unwrap_or(usize::MAX));
-                incoming.file.write_all(&bytes[..take])?;
-                input.consume(take);
-                incoming.left -= take as u64;
-                if incoming.left > 0 {
-                    // The rest comes later; if the input ended, the transfer
-                    // is dropped with the connection, and its temporary file.
-                    return Ok(());
+            match transfer {
+                Transfer::Receiving(incoming) => {
+                    let bytes = input.bytes();
+                    let take = bytes
+                        .len()
+                        .min(usize::try_from(incoming.left).unwrap_or(usize::MAX));
+                    if let Err(e) = incoming.file.write_all(&bytes[..take]) {
+                        let name = incoming.name();
+                        return refuse(conn, &format!("cannot store {name}: {e}"));
+                    }
+                    input.consume(take);
+                    incoming.left -= take as u64;
+                    if incoming.left > 0 {
+                        // The rest comes later; if the input ended, the
+                        // transfer is dropped with the connection, and its
+                        // temporary file.
+                        return Ok(());
+                    }
+                    // Complete: on disk, then in place.
+                    let Transfer::Receiving(incoming) = std::mem::take(transfer) else {
+                        unreachable!("matched above");
+                    };
+                    let (name, size) = (incoming.name(), incoming.size);
+                    if let Err(e) = store(incoming) {
+                        return refuse(conn, &format!("cannot store {name}: {e}"));
+                    }
+                    writeln!(output, "ok {size}")?;
+                    continue;
                 }
-                let size = incoming.size;
-                // Complete: on disk, then in place.
-                let Transfer::Receiving(incoming) = std::mem::take(transfer) else {
-                    unreachable!("matched above");
-                };
-                store(incoming)?;
-                writeln!(output, "ok {size}")?;
-                continue;
+                Transfer::Sending(outgoing) => {
+                    if !output.is_empty() {
+                        // Called on input (under `event`) before the last
+                        // piece has gone: one piece at a time.
+                        conn.resume_when_sent();
+                        return Ok(());
+                    }
+                    let piece = outgoing.left.min(PIECE);
+                    let sent = io::copy(&mut (&mut outgoing.file).take(piece), output)?;
+                    if sent < piece {
+                        // Its size was promised: the client cannot be told
+                        // anything but that the reply ends here.
+                        let name = outgoing.name.clone();
+                        log::error!(
+                            "{}: {name} ended while it was sent: closing the connection",
+                            conn.client_address()
+                        );
+                        conn.close();
+                        return Ok(());
+                    }
+                    outgoing.left -= sent;
+                    if outgoing.left > 0 {
+                        conn.resume_when_sent();
+                        return Ok(());
+                    }
+                    *transfer = Transfer::Idle;
+                }
+                Transfer::Idle => {}
             }
-            let line = match input.line(MAX_LINE) {
-                Ok(Some(line)) => String::from_utf8_lossy(line).trim_end().to_owned(),
+            // Pipelined requests wait while replies pile up.
+            if conn.output().len() as u64 >= PIECE {
+                conn.resume_when_sent();
+                return Ok(());
+            }
+            let line = match conn.input().line(MAX_LINE) {
+                Ok(Some(line)) => match std::str::from_utf8(line) {
+                    Ok(line) => line.trim_end().to_owned(),
+                    Err(_) => return refuse(conn, "a request line that is not UTF-8"),
+                },
                 Ok(None) => return Ok(()),
                 Err(e) => return refuse(conn, &e.to_string()),
             };
             match self.request(&line) {
                 Ok(Request::Put(incoming)) => {
                     if incoming.left == 0 {
-                        let size = incoming.size;
-                        store(incoming)?;
+                        let (name, size) = (incoming.name(), incoming.size);
+                        if let Err(e) = store(incoming) {
+                            return refuse(conn, &format!("cannot store {name}: {e}"));
+                        }
                         writeln!(conn.output(), "ok {size}")?;
                     } else {
                         *conn.state() = Transfer::Receiving(incoming);
                     }
                 }
-                Ok(Request::Get(bytes)) => {
-                    writeln!(conn.output(), "ok {}", bytes.len())?;
-                    conn.write(&bytes);
+                Ok(Request::Get(outgoing)) => {
+                    writeln!(conn.output(), "ok {}", outgoing.left)?;
+                    *conn.state() = Transfer::Sending(outgoing);
                 }
                 Err(Refusal::Put(reason)) => return refuse(conn, &reason),
-                Err(Refusal::Get(reason)) => writeln!(conn.output(), "error {reason}")?,
+                Err(Refusal::Get(reason)) => {
+                    log::warn!("{}: {reason}", conn.client_address());
+                    writeln!(conn.output(), "error {reason}")?;
+                }
             }
         }
     }
@@ -167,7 +255,7 @@ impl Upload {
 /// What a request line asks for.
 enum Request {
     Put(Incoming),
-    Get(Vec<u8>),
+    Get(Outgoing),
 }
 
 /// Why a request is refused: a refused `put` closes the connection (its
@@ -198,9 +286,17 @@ impl Upload {
             }
             ["get", name] => {
                 let path = self.path_of(name).map_err(Refusal::Get)?;
-                fs::read(&path)
-                    .map(Request::Get)
-                    .map_err(|e| Refusal::Get(format!("cannot read {name}: {e}")))
+                let cannot = |e: io::Error| Refusal::Get(format!("cannot read {name}: {e}"));
+                let file = File::open(&path).map_err(cannot)?;
+                let metadata = file.metadata().map_err(cannot)?;
+                if !metadata.is_file() {
+                    return Err(Refusal::Get(format!("cannot read {name}: not a file")));
+                }
+                Ok(Request::Get(Outgoing {
+                    file,
+                    name: (*name).to_owned(),
+                    left: metadata.len(),
+                }))
             }
             ["put", ..] => Err(Refusal::Put("usage: put <name> <size>".into())),
             _ => Err(Refusal::Put(format!(
@@ -235,10 +331,14 @@ impl Upload {
 
     /// Opens the temporary file a transfer to `target` writes into.
     fn receive(&self, target: PathBuf, size: u64) -> io::Result<Incoming> {
+        // The process too: under `--mode forking` each child counts from
+        // where the server was when it forked.
         let n = self.temporaries.fetch_add(1, Ordering::Relaxed);
-        let temporary = self
-            .dir
-            .join(format!(".upload-{}-{n}.part", std::process::id()));
+        let temporary = self.dir.join(format!(
+            "{TEMPORARY}{}-{}-{n}.part",
+            self.server,
+            std::process::id()
+        ));
         let file = File::options()
             .write(true)
             .create_new(true)
@@ -274,10 +374,58 @@ fn store(incoming: Incoming) -> io::Result<()> {
 
 /// Answers `error <reason>` and closes the connection.
 fn refuse(conn: &mut Conn<Transfer>, reason: &str) -> io::Result<()> {
-    log::debug!("{}: refused: {reason}", conn.client_address());
+    log::warn!("{}: {reason}", conn.client_address());
     writeln!(conn.output(), "error {reason}")?;
     conn.close();
     Ok(())
+}
+
+/// Removes the temporary files of `server` (its process id), or with `None`
+/// those of servers no longer running: what a stop (`--mode forking`) or a
+/// crash left.
+fn remove_temporaries(dir: &Path, server: Option<u32>) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            log::error!("cannot look for temporary files in {}: {e}", dir.display());
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(TEMPORARY))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let leftover = match server {
+            Some(server) => owner == server,
+            None => !is_running(owner),
+        };
+        if leftover {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => log::info!("removed the unfinished upload {}", entry.path().display()),
+                Err(e) => log::error!("cannot remove {}: {e}", entry.path().display()),
+            }
+        }
+    }
+}
+
+/// Whether a process `pid` runs (or may: one we may not signal runs).
+fn is_running(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    !matches!(
+        rustix::process::test_kill_process(pid),
+        Err(rustix::io::Errno::SRCH)
+    )
 }
 
 fn main() -> ExitCode {
@@ -287,11 +435,17 @@ fn main() -> ExitCode {
         log::error!("cannot create {}: {e}", cli.dir.display());
         return ExitCode::FAILURE;
     }
+    remove_temporaries(&cli.dir, None);
+    let server = std::process::id();
     let upload = Upload {
         dir: cli.dir.clone(),
         max_size: cli.max_size,
+        server,
         temporaries: AtomicU64::new(0),
     };
     log::info!("storing files in {}", Path::new(&cli.dir).display());
-    common::serve_all(&cli.addr, &cli.options, upload.builder())
+    let status = common::serve_all(&cli.addr, &cli.options, upload.builder());
+    // Every connection has ended by now (every child is reaped).
+    remove_temporaries(&cli.dir, Some(server));
+    status
 }

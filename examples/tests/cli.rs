@@ -967,6 +967,120 @@ fn upload_event() {
     upload("event");
 }
 
+/// The most resident memory process `pid` has had, in MiB (`VmHWM`).
+fn peak_memory_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .expect("a VmHWM line")
+        / 1024
+}
+
+/// Pipelined `get`s of a large file, the replies read only after all were
+/// sent: each arrives whole, and the server never held the file in memory.
+fn upload_streams_pipelined_gets(mode: &str) {
+    let dir = TestDir::new(&format!("upload-gets-{mode}"));
+    let size = 8 << 20;
+    let contents: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+    std::fs::write(dir.0.join("big"), &contents).unwrap();
+    let dir_arg = dir.0.to_string_lossy().into_owned();
+    let mut server = Server::start("upload", mode, &["--dir", &dir_arg]);
+    let mut client = server.connect();
+    let gets = 20;
+    client.write_all(&b"get big\n".repeat(gets)).unwrap();
+    let mut got = vec![0; size];
+    for i in 0..gets {
+        assert_eq!(
+            upload_request(&mut client, b"", b""),
+            format!("ok {size}\n")
+        );
+        client.read_exact(&mut got).unwrap();
+        assert!(got == contents, "get {i} differs");
+    }
+    // 160 MiB went out; a copy of the file per request would be that much.
+    let peak = peak_memory_mib(server.process.child.id());
+    assert!(peak < 64, "the server held {peak} MiB at its peak");
+    drop(client);
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn upload_streams_pipelined_gets_threading() {
+    upload_streams_pipelined_gets("threading");
+}
+
+#[test]
+fn upload_streams_pipelined_gets_event() {
+    upload_streams_pipelined_gets("event");
+}
+
+/// What cannot be stored is answered with `error`; a name that is not UTF-8
+/// is refused, not stored under a name two requests could share.
+#[test]
+fn upload_answers_what_it_cannot_store() {
+    let dir = TestDir::new("upload-cannot-store");
+    std::fs::create_dir(dir.0.join("sub")).unwrap();
+    let dir_arg = dir.0.to_string_lossy().into_owned();
+    let mut server = Server::start("upload", "threading", &["--dir", &dir_arg]);
+    let mut client = server.connect();
+    let reply = upload_request(&mut client, b"put sub 3\n", b"abc");
+    assert!(reply.starts_with("error cannot store sub: "), "{reply:?}");
+    assert_eq!(read_to_close(&mut client), b"");
+    for line in [&b"put \xff 3\n"[..], b"get \xfe\n"] {
+        let mut client = server.connect();
+        let reply = upload_request(&mut client, line, b"");
+        assert!(reply.starts_with("error "), "{line:?}: {reply:?}");
+        assert_eq!(read_to_close(&mut client), b"");
+    }
+    assert_eq!(files_in(&dir.0), ["sub"]);
+    server.stop_cleanly("TERM");
+}
+
+/// Under `--mode forking` a stop ends the children, cleaning nothing up:
+/// the server removes the temporary files they left once it has stopped.
+#[test]
+fn upload_forking_stopped_mid_transfer_leaves_no_temporary() {
+    let dir = TestDir::new("upload-forking-stop");
+    let dir_arg = dir.0.to_string_lossy().into_owned();
+    let mut server = Server::start("upload", "forking", &["--dir", &dir_arg]);
+    let mut client = server.connect();
+    client.write_all(b"put cut.bin 100000\n").unwrap();
+    client.write_all(&[7; 30_000]).unwrap();
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while files_in(&dir.0).is_empty() {
+        assert!(Instant::now() < deadline, "no temporary file appeared");
+        thread::sleep(POLL);
+    }
+    server.stop_cleanly("TERM");
+    drop(client);
+    assert_eq!(files_in(&dir.0), Vec::<String>::new(), "left behind");
+}
+
+/// A temporary file of a server that died is removed at the next start; one
+/// of a server still running is not.
+#[test]
+fn upload_removes_what_a_dead_server_left() {
+    let dir = TestDir::new("upload-dead-server");
+    // A process that has ended: a child of this test, reaped.
+    let mut dead = Command::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    let dead = format!(".upload-{}-{}-0.part", dead.id(), dead.id());
+    let alive = format!(
+        ".upload-{}-{}-0.part",
+        std::process::id(),
+        std::process::id()
+    );
+    std::fs::write(dir.0.join(&dead), b"half").unwrap();
+    std::fs::write(dir.0.join(&alive), b"half").unwrap();
+    let dir_arg = dir.0.to_string_lossy().into_owned();
+    let mut server = Server::start("upload", "threading", &["--dir", &dir_arg]);
+    assert_eq!(files_in(&dir.0), [alive]);
+    server.stop_cleanly("TERM");
+}
+
 /// Sends a command frame to `command` and reads its reply frame.
 fn command_request(stream: &mut TcpStream, line: &str) -> String {
     let length = u32::try_from(line.len()).unwrap().to_be_bytes();
