@@ -34,12 +34,13 @@ const INPUT_LIMIT: usize = 64 * 1024;
 /// [`close`](Conn::close) the connection: what it queued is sent first.
 ///
 /// Replies are held in memory until the client takes them, so a handler
-/// keeps what it queues bounded: one that answers many pipelined requests in
-/// one call stops once it has queued a good amount (say 64 KiB) and returns,
-/// leaving the rest of the input unconsumed; it is called again on it once
-/// that has gone out (under `event`, once the queue is below 256 KiB). A
-/// reply too large to queue whole (a file) goes a piece per call, with
-/// [`resume_when_sent`](Conn::resume_when_sent).
+/// keeps what it queues bounded. One that answers many pipelined requests in
+/// one call stops once it has queued a good amount (say 64 KiB), asks to
+/// [`resume_when_sent`](Conn::resume_when_sent) and returns, leaving the rest
+/// of the input for the call that comes once that has gone out. (Under
+/// `event`, a handler that takes one request per call is not called again
+/// on what is left while over 256 KiB is queued.) A reply too large to
+/// queue whole (a file) goes a piece per call the same way.
 /// Under the blocking models, a connection the server shuts down (at
 /// `shutdown_timeout`) looks to the handler like a client that ended its
 /// input, and its last reply then fails; under `event`, a closing server
