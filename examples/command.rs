@@ -21,20 +21,27 @@
 //!
 //! It listens on loopback unless `--addr` says otherwise. Each connection is
 //! served on a thread of its own (a handler waits for its programs, so it
-//! has no event mode). Ctrl-C or SIGTERM stops the server cleanly. Here
-//! `--timeout` is the programs' time limit; a silent connection's is
-//! `--idle-timeout`.
+//! has no event mode), one request at a time: the reply to one goes out
+//! before the next runs, so pipelined requests hold one reply at a time. A
+//! program runs in a process group of its own, and nothing it started
+//! outlives its reply: what is left of the group when the program ends (or
+//! at the time limit) is killed with it. A process that leaves the group
+//! (`setsid`) is beyond that reach: allow only programs you trust not to.
+//!
+//! Ctrl-C or SIGTERM stops the server cleanly: it kills the programs still
+//! running (their replies say so) and refuses more. Here `--timeout` is the
+//! programs' time limit; a silent connection's is `--idle-timeout`.
 
 #[path = "common.rs"]
 mod common;
 
 use clap::Parser;
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process_group, waitid};
 use socketserver::{Conn, handle, server};
 use std::io::{self, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitCode, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -42,6 +49,9 @@ use std::time::{Duration, Instant};
 const MAX_REQUEST: usize = 64 * 1024;
 /// How often a program that closed its output is checked for exit.
 const EXIT_POLL: Duration = Duration::from_millis(5);
+/// How long the output is waited for after the program's group was killed:
+/// only a process that left the group can hold it open longer.
+const OUTPUT_GRACE: Duration = Duration::from_secs(1);
 
 /// Remote command server: runs allow-listed programs, without a shell.
 ///
@@ -85,29 +95,50 @@ struct Commands {
     allow: Vec<String>,
     time_limit: Duration,
     max_output: usize,
+    running: Mutex<Running>,
+}
+
+/// The programs running now, by process group, and whether the server is
+/// stopping (when they are killed, and no more start).
+#[derive(Debug, Default)]
+struct Running {
+    stopping: bool,
+    groups: Vec<Pid>,
+}
+
+/// What a program wrote: the first `--max-output` bytes, and how many in all.
+#[derive(Debug, Default)]
+struct Output {
+    kept: Vec<u8>,
+    total: usize,
 }
 
 impl Commands {
-    /// Called with what has come: each whole frame is a command to run.
+    /// Called with what has come: the first whole frame is a command to run.
+    /// One per call: the runtime sends the reply before it calls again on
+    /// the frames left.
     #[handle]
     fn handle(&self, conn: &mut Conn) -> io::Result<()> {
-        loop {
-            let line = match conn.input().frame(MAX_REQUEST) {
-                Ok(Some(frame)) => String::from_utf8(frame.to_vec()),
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    // Said to the client too, then the connection closes.
-                    let reply = format!("126\nrefused: {e}\n");
-                    conn.output().write_frame(reply.as_bytes())?;
-                    return Err(e);
-                }
-            };
-            let reply = match line {
-                Ok(line) => self.run(&line, &conn.client_address().to_string()),
-                Err(_) => b"126\nrefused: the command line is not UTF-8\n".to_vec(),
-            };
-            conn.output().write_frame(&reply)?;
+        let client = conn.client_address().to_string();
+        let line = match conn.input().frame(MAX_REQUEST) {
+            Ok(Some(frame)) => String::from_utf8(frame.to_vec()),
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // Said to the client too, then the connection closes.
+                let reply = format!("126\nrefused: {e}\n");
+                conn.output().write_frame(reply.as_bytes())?;
+                return Err(e);
+            }
+        };
+        let reply = match line {
+            Ok(line) => self.run(&line, &client),
+            Err(_) => refusal(&client, "the command line is not UTF-8"),
+        };
+        conn.output().write_frame(&reply)?;
+        if self.lock().stopping {
+            conn.close();
         }
+        Ok(())
     }
 }
 
@@ -116,16 +147,17 @@ impl Commands {
     fn run(&self, line: &str, client: &str) -> Vec<u8> {
         let args: Vec<&str> = line.split_whitespace().collect();
         let Some((&program, args)) = args.split_first() else {
-            return b"126\nrefused: an empty command line\n".to_vec();
+            return refusal(client, "an empty command line");
         };
         if program.contains('/') {
-            return format!("126\nrefused: {program:?} is a path; name a program\n").into_bytes();
+            return refusal(client, &format!("{program:?} is a path; name a program"));
         }
         if !self.allow.iter().any(|allowed| allowed == program) {
-            log::warn!("{client}: refused {line:?}: {program:?} is not allowed");
             let allowed = self.allow.join(", ");
-            return format!("126\nrefused: {program:?} is not allowed (allowed: {allowed})\n")
-                .into_bytes();
+            return refusal(
+                client,
+                &format!("{program:?} is not allowed (allowed: {allowed})"),
+            );
         }
         log::info!("{client}: running {line:?}");
         match self.spawn(program, args) {
@@ -137,93 +169,163 @@ impl Commands {
         }
     }
 
+    fn lock(&self) -> MutexGuard<'_, Running> {
+        // A push, a removal or a flag: nothing to repair after a panic.
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The server is stopping: kills every program running, and refuses more.
+    fn stop(&self) {
+        let mut running = self.lock();
+        running.stopping = true;
+        if !running.groups.is_empty() {
+            log::warn!(
+                "stopping: killing {} running program(s)",
+                running.groups.len()
+            );
+        }
+        for &group in &running.groups {
+            // Already gone is fine.
+            let _ = kill_process_group(group, Signal::KILL);
+        }
+    }
+
     /// Runs `program` with its output (both streams, one pipe) read up to the
-    /// cap, killing its process group at the time limit.
+    /// cap, killing its process group at the time limit, and what is left of
+    /// the group when it ends.
     fn spawn(&self, program: &str, args: &[&str]) -> io::Result<Vec<u8>> {
         let (mut reader, writer) = io::pipe()?;
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .stdin(Stdio::null())
             .stdout(writer.try_clone()?)
             .stderr(writer)
             // A group of its own, so that the time limit reaches whatever
             // the program starts too.
-            .process_group(0)
-            .spawn()?;
-        let deadline = Instant::now() + self.time_limit;
-        let cap = self.max_output;
-        let (done, output) = mpsc::channel();
-        // Reads to the end (every process of the group closed the pipe),
-        // keeping the first `cap` bytes and draining the rest, so that a
-        // program with much to say is not stopped by a full pipe.
-        thread::spawn(move || {
-            let mut kept = Vec::new();
-            let mut total = 0usize;
-            let mut chunk = [0; 8192];
-            loop {
-                match reader.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        let room = cap.saturating_sub(kept.len());
-                        kept.extend_from_slice(&chunk[..n.min(room)]);
-                        total += n;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
+            .process_group(0);
+        let mut child = {
+            let mut running = self.lock();
+            if running.stopping {
+                return Ok(b"126\nrefused: the server is stopping\n".to_vec());
             }
-            let _ = done.send((kept, total));
-        });
+            let child = command.spawn()?;
+            running.groups.push(Pid::from_child(&child));
+            child
+        };
+        // Our copies of the pipe's writing end: the reader sees its end only
+        // once the program's processes have closed theirs.
+        drop(command);
         let group = Pid::from_child(&child);
         let kill = || {
             // Already gone is fine.
             let _ = kill_process_group(group, Signal::KILL);
         };
-        let mut timed_out = false;
-        let (kept, total) = match output.recv_timeout(self.time_limit) {
-            Ok(output) => output,
-            Err(_) => {
-                timed_out = true;
-                kill();
-                // The pipe ends with the group, unless a process left it.
-                output
-                    .recv_timeout(Duration::from_secs(1))
-                    .unwrap_or_default()
+        let deadline = Instant::now() + self.time_limit;
+        let cap = self.max_output;
+        let output = Arc::new(Mutex::new(Output::default()));
+        let (done, closed) = mpsc::channel();
+        // Reads to the end (every process of the group closed the pipe),
+        // keeping the first `cap` bytes and draining the rest, so that a
+        // program with much to say is not stopped by a full pipe.
+        thread::spawn({
+            let output = Arc::clone(&output);
+            move || {
+                let mut chunk = [0; 8192];
+                loop {
+                    match reader.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            let mut output = output.lock().unwrap_or_else(PoisonError::into_inner);
+                            let room = cap.saturating_sub(output.kept.len());
+                            output.kept.extend_from_slice(&chunk[..n.min(room)]);
+                            output.total += n;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = done.send(());
             }
-        };
-        // It closed its output; it may still be running.
-        let status = loop {
-            if let Some(status) = child.try_wait()? {
-                break status;
+        });
+        let mut timed_out = false;
+        if closed.recv_timeout(self.time_limit).is_err() {
+            timed_out = true;
+            kill();
+            // The pipe ends with the group, unless a process left it; what
+            // came until then is the reply all the same.
+            let _ = closed.recv_timeout(OUTPUT_GRACE);
+        }
+        // It closed its output; it may still be running. Waited for without
+        // reaping it: until it is reaped, its process id (its group's) is
+        // nobody else's, so the group can still be killed safely.
+        loop {
+            if has_exited(&child, false)? {
+                break;
             }
             if Instant::now() >= deadline {
                 timed_out = true;
                 kill();
-                break child.wait()?;
+                has_exited(&child, true)?;
+                break;
             }
             thread::sleep(EXIT_POLL);
+        }
+        // Whatever it started and left behind goes with it.
+        kill();
+        let stopping = {
+            let mut running = self.lock();
+            running.groups.retain(|&g| g != group);
+            running.stopping
         };
+        let status = child.wait()?;
         let code = match (timed_out, status.code(), status.signal()) {
             (true, _, _) => 124,
             (false, Some(code), _) => code,
             (false, None, Some(signal)) => 128 + signal,
             (false, None, None) => 1,
         };
+        let output = std::mem::take(&mut *output.lock().unwrap_or_else(PoisonError::into_inner));
         let mut reply = format!("{code}\n").into_bytes();
-        reply.extend_from_slice(&kept);
-        if total > kept.len() {
+        reply.extend_from_slice(&output.kept);
+        if output.total > output.kept.len() {
             let note = format!(
-                "\n[output cut: {total} bytes, the first {} shown]\n",
-                kept.len()
+                "\n[output cut: {} bytes, the first {} shown]\n",
+                output.total,
+                output.kept.len()
             );
             reply.extend_from_slice(note.as_bytes());
         }
         if timed_out {
             let note = format!("\n[killed after {:?}]\n", self.time_limit);
             reply.extend_from_slice(note.as_bytes());
+        } else if stopping && status.signal() == Some(Signal::KILL.as_raw()) {
+            reply.extend_from_slice(b"\n[killed: the server is stopping]\n");
         }
         Ok(reply)
     }
+}
+
+/// Whether `child` has ended, leaving it to be reaped; with `block`, waits
+/// until it has.
+fn has_exited(child: &Child, block: bool) -> io::Result<bool> {
+    let mut options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+    if !block {
+        options |= WaitIdOptions::NOHANG;
+    }
+    loop {
+        match waitid(WaitId::Pid(Pid::from_child(child)), options) {
+            Ok(status) => return Ok(status.is_some()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A refused command's reply (126 and why), logged.
+fn refusal(client: &str, reason: &str) -> Vec<u8> {
+    log::warn!("{client}: refused: {reason}");
+    format!("126\nrefused: {reason}\n").into_bytes()
 }
 
 fn main() -> ExitCode {
@@ -233,11 +335,12 @@ fn main() -> ExitCode {
         allow: cli.allow,
         time_limit: cli.timeout,
         max_output: cli.max_output,
+        running: Mutex::default(),
     };
     let options = common::Options {
         mode: common::Mode::Threading,
         timeout: cli.idle_timeout,
         busy_poll: 0,
     };
-    common::serve(&cli.addr, &options, commands.builder())
+    common::serve_then_stop(&cli.addr, &options, commands.builder(), Commands::stop)
 }

@@ -97,15 +97,34 @@ where
     Pool: Drives<S::Request>,
     for<'a> &'a str: BindAddr<T>,
 {
+    serve_then_stop(addr, options, builder, |_| {})
+}
+
+/// [`serve`], calling `stop` with the service once the server has stopped
+/// accepting and before it waits for the connections still open: for a
+/// service whose handlers wait on something of their own (a program, in
+/// `command`), to cut that short.
+pub fn serve_then_stop<T, S>(
+    addr: &str,
+    options: &Options,
+    builder: Builder<T, Threading, S>,
+    stop: impl FnOnce(&S),
+) -> ExitCode
+where
+    T: Yields<S::Request>,
+    S: Service,
+    Pool: Drives<S::Request>,
+    for<'a> &'a str: BindAddr<T>,
+{
     if options.busy_poll > 0 && options.mode != Mode::Event {
         log::error!("`--busy-poll` applies to `--mode event` only");
         return ExitCode::FAILURE;
     }
     let result = match options.mode {
-        Mode::Sync => run(builder.concurrency(Synchronous), addr, options),
-        Mode::Threading => run(builder, addr, options),
-        Mode::Forking => run(builder.concurrency(Forking::new()), addr, options),
-        Mode::Pool => run(builder.concurrency(Pool::new()), addr, options),
+        Mode::Sync => run(builder.concurrency(Synchronous), addr, options, stop),
+        Mode::Threading => run(builder, addr, options, stop),
+        Mode::Forking => run(builder.concurrency(Forking::new()), addr, options, stop),
+        Mode::Pool => run(builder.concurrency(Pool::new()), addr, options, stop),
         Mode::Event => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "`--mode event` needs a buffer-shaped handler (`&mut Conn`), and this example's \
@@ -129,7 +148,7 @@ where
     match options.mode {
         Mode::Event => {
             let event = Event::new().busy_poll(Duration::from_micros(options.busy_poll));
-            exit_status(run(builder.concurrency(event), addr, options))
+            exit_status(run(builder.concurrency(event), addr, options, |_| {}))
         }
         _ => serve(addr, options, builder),
     }
@@ -145,8 +164,14 @@ fn exit_status(result: io::Result<()>) -> ExitCode {
     }
 }
 
-/// Binds, serves until a signal asks to stop, then closes the server.
-fn run<T, C, S>(builder: Builder<T, C, S>, addr: &str, options: &Options) -> io::Result<()>
+/// Binds, serves until a signal asks to stop, calls `stop`, then closes the
+/// server.
+fn run<T, C, S>(
+    builder: Builder<T, C, S>,
+    addr: &str,
+    options: &Options,
+    stop: impl FnOnce(&S),
+) -> io::Result<()>
 where
     T: Yields<S::Request>,
     C: Drives<S::Request>,
@@ -165,6 +190,7 @@ where
     server
         .serve_forever()
         .map_err(|e| io::Error::new(e.kind(), format!("the server loop failed: {e}")))?;
+    stop(server.service());
     // Closing waits for the connections still open, and after SHUTDOWN_TIMEOUT
     // shuts them down so that their handlers return.
     drop(server);

@@ -1141,26 +1141,18 @@ fn command_runs_only_what_is_allowed_within_its_limits() {
     server.stop_cleanly("TERM");
 }
 
-/// `command` at its time limit kills what the program started too, not only
-/// the program: `spawner` (a script the test puts first on the server's
-/// `PATH`) starts a `sleep` in the background, writes its process id to a
-/// file, and waits for it.
-#[test]
-fn command_kills_the_programs_descendants_at_the_time_limit() {
+/// Runs `command` with a 0.5 s time limit and one allowed program,
+/// `script` (a shell script that starts `sleep 300` and writes its process id
+/// to the file `$1`), and returns the reply, once that `sleep` is gone: killed
+/// with the program, whichever way the program ended.
+fn command_descendant_is_killed(script: &str) -> String {
     use std::os::unix::fs::PermissionsExt;
 
     let dir = TestDir::new("descendants");
-    let script = dir.0.join("spawner");
+    let program = dir.0.join("spawner");
     let pid_file = dir.0.join("descendant");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nsleep 300 &\necho $! > '{}.new'\nmv '{0}.new' '{0}'\nwait\n",
-            pid_file.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&program, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = std::env::join_paths(std::iter::once(dir.0.clone()).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     )))
@@ -1178,7 +1170,7 @@ fn command_kills_the_programs_descendants_at_the_time_limit() {
         .env("PATH", path);
     let mut server = Server::start_command(command);
     let mut client = server.connect();
-    let reply = command_request(&mut client, "spawner");
+    let reply = command_request(&mut client, &format!("spawner {}", pid_file.display()));
     let pid: u32 = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|pid| pid.trim().parse().ok())
@@ -1200,13 +1192,91 @@ fn command_kills_the_programs_descendants_at_the_time_limit() {
         let _ = Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
-        panic!("the descendant {pid} outlived the time limit; the reply: {reply:?}");
+        panic!("the descendant {pid} outlived the program; the reply: {reply:?}");
     }
+    drop(client);
+    server.stop_cleanly("TERM");
+    reply
+}
+
+/// A program that waits for what it started is killed at the time limit,
+/// with it.
+#[test]
+fn command_kills_the_programs_descendants_at_the_time_limit() {
+    let reply = command_descendant_is_killed(
+        "sleep 300 &\necho $! > \"$1.new\"\nmv \"$1.new\" \"$1\"\nwait",
+    );
     assert!(reply.starts_with("124\n"), "{reply:?}");
     assert!(
         reply.trim_end().ends_with("[killed after 500ms]"),
         "{reply:?}"
     );
+}
+
+/// A program that ends at once, leaving what it started running (its output
+/// closed): that is killed when it ends, not left behind.
+#[test]
+fn command_kills_what_the_program_left_running() {
+    let reply = command_descendant_is_killed(
+        "sleep 300 >/dev/null 2>&1 &\necho $! > \"$1.new\"\nmv \"$1.new\" \"$1\"\necho started",
+    );
+    assert_eq!(reply, "0\nstarted\n");
+}
+
+/// SIGTERM while a program runs: the program is killed, its reply says so,
+/// and the server stops within its shutdown time, not the program's limit.
+#[test]
+fn command_stops_promptly_while_a_program_runs() {
+    let mut server = Server::start_with("command", &["--allow", "sleep", "--timeout", "300"]);
+    let mut client = server.connect();
+    let line = "sleep 250";
+    client
+        .write_all(&u32::try_from(line.len()).unwrap().to_be_bytes())
+        .unwrap();
+    client.write_all(line.as_bytes()).unwrap();
+    server.wait_for_line("running \"sleep 250\"");
+    let asked = Instant::now();
+    server.stop_cleanly("TERM");
+    let took = asked.elapsed();
+    assert!(took < SHUTDOWN_TIMEOUT + MARGIN, "SIGTERM took {took:?}");
+    let mut length = [0; 4];
+    client.read_exact(&mut length).expect("a reply frame");
+    let mut reply = vec![0; u32::from_be_bytes(length) as usize];
+    client.read_exact(&mut reply).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&reply),
+        "137\n\n[killed: the server is stopping]\n"
+    );
+}
+
+/// Pipelined requests whose replies are read only after all were sent: the
+/// server holds one reply at a time, not one per request.
+#[test]
+fn command_holds_one_reply_at_a_time() {
+    let mut server = Server::start_with("command", &["--allow", "echo,seq"]);
+    let mut client = server.connect();
+    let mut batch = Vec::new();
+    let mut frame = |line: &str| {
+        batch.extend_from_slice(&u32::try_from(line.len()).unwrap().to_be_bytes());
+        batch.extend_from_slice(line.as_bytes());
+    };
+    // A long frame first, so that the server reads the rest in one go.
+    frame(&format!("echo {}", "a".repeat(60_000)));
+    let requests = 100;
+    for _ in 0..requests {
+        frame("seq 1 200000");
+    }
+    client.write_all(&batch).unwrap();
+    for i in 0..=requests {
+        let mut length = [0; 4];
+        client.read_exact(&mut length).expect("a reply frame");
+        let mut reply = vec![0; u32::from_be_bytes(length) as usize];
+        client.read_exact(&mut reply).unwrap();
+        assert!(reply.starts_with(b"0\n"), "reply {i}");
+    }
+    // 100 replies of 1 MiB each (the output cap) went out.
+    let peak = peak_memory_mib(server.process.child.id());
+    assert!(peak < 48, "the server held {peak} MiB at its peak");
     drop(client);
     server.stop_cleanly("TERM");
 }
