@@ -33,6 +33,9 @@ const MAX_HEAD: usize = 8 * 1024;
 /// The longest body accepted (and ignored).
 const MAX_BODY: usize = 1024 * 1024;
 const BODY: &[u8] = b"Hello, World!";
+/// How much of the replies to pipelined requests is queued at once: the
+/// next requests wait until it has gone.
+const MAX_QUEUED: usize = 64 * 1024;
 
 /// HTTP/1.1 server answering `Hello, World!` to every request.
 #[derive(Parser, Debug)]
@@ -77,6 +80,12 @@ impl Hello {
     #[handle]
     fn handle(&self, conn: &mut Conn) -> io::Result<()> {
         loop {
+            // Pipelined requests wait while replies pile up (a client that
+            // sends without reading holds no more than this).
+            if conn.output().len() >= MAX_QUEUED {
+                conn.resume_when_sent();
+                return Ok(());
+            }
             let (input, output, ()) = conn.parts();
             // Room for a head and the largest body, which waits whole.
             input.set_limit(MAX_HEAD + MAX_BODY);
@@ -85,7 +94,6 @@ impl Hello {
                 // The rest of the request (or its body) has not come yet.
                 Ok(None) => return Ok(()),
                 Err(refusal) => {
-                    log::debug!("{}: {}", refusal.status, refusal.reason);
                     let body = format!("{}\n", refusal.reason);
                     write!(
                         output,
@@ -94,6 +102,8 @@ impl Hello {
                         refusal.status,
                         body.len()
                     )?;
+                    let client = conn.client_address();
+                    log::warn!("{client}: {}: {}", refusal.status, refusal.reason);
                     conn.close();
                     return Ok(());
                 }

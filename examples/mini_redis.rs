@@ -40,6 +40,9 @@ const MAX_ARGS: usize = 1024;
 const MAX_LINE: usize = 64 * 1024;
 /// Shards of the key space, each behind its own lock.
 const SHARDS: usize = 64;
+/// How much of the replies to pipelined requests is queued at once: the
+/// next requests wait until it has gone.
+const MAX_QUEUED: usize = 64 * 1024;
 
 /// Mini Redis: an in-memory key-value server speaking RESP2.
 #[derive(Parser, Debug)]
@@ -92,6 +95,12 @@ impl MiniRedis {
     #[handle]
     fn handle(&self, conn: &mut Conn<Session>) -> io::Result<()> {
         loop {
+            // Pipelined requests wait while replies pile up (a client that
+            // sends without reading holds no more than this and one reply).
+            if conn.output().len() >= MAX_QUEUED {
+                conn.resume_when_sent();
+                return Ok(());
+            }
             let (input, output, session) = conn.parts();
             input.set_limit(MAX_BULK + MAX_LINE);
             let bytes = input.bytes();
@@ -109,7 +118,7 @@ impl MiniRedis {
                 }
                 Err(Malformed(reason)) => {
                     write!(output, "-ERR Protocol error: {reason}\r\n")?;
-                    log::debug!("{}: {reason}", conn.client_address());
+                    log::warn!("{}: {reason}", conn.client_address());
                     conn.close();
                     return Ok(());
                 }

@@ -1483,6 +1483,44 @@ fn mini_redis(mode: &str, extra: &[&str]) {
     server.stop_cleanly("TERM");
 }
 
+/// Pipelined `GET`s of a large value, the replies read only after all were
+/// sent: the server queues a bounded amount of replies, not one per request.
+fn mini_redis_bounds_queued_replies(mode: &str) {
+    let mut server = Server::start("mini_redis", mode, &[]);
+    let mut client = server.connect();
+    let value = vec![b'v'; 4 << 20];
+    let mut set = format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n", value.len()).into_bytes();
+    set.extend_from_slice(&value);
+    set.extend_from_slice(b"\r\n");
+    exchange(&mut client, &set, b"+OK\r\n");
+    let gets = 40;
+    client
+        .write_all(&b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(gets))
+        .unwrap();
+    let header = format!("${}\r\n", value.len());
+    let mut reply = vec![0; header.len() + value.len() + 2];
+    for i in 0..gets {
+        client.read_exact(&mut reply).unwrap();
+        assert!(reply.starts_with(header.as_bytes()), "reply {i}");
+        assert!(reply[header.len()..].starts_with(&value), "reply {i}");
+    }
+    // 160 MiB of replies went out.
+    let peak = peak_memory_mib(server.process.child.id());
+    assert!(peak < 64, "the server held {peak} MiB at its peak");
+    drop(client);
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn mini_redis_bounds_queued_replies_threading() {
+    mini_redis_bounds_queued_replies("threading");
+}
+
+#[test]
+fn mini_redis_bounds_queued_replies_event() {
+    mini_redis_bounds_queued_replies("event");
+}
+
 #[test]
 fn mini_redis_threading() {
     mini_redis("threading", &[]);
