@@ -399,3 +399,112 @@ fn pipelined_requests_wait_for_their_replies_to_go_under_pool() {
 fn pipelined_requests_wait_for_their_replies_to_go_under_event() {
     pipelined_requests_wait_for_their_replies_to_go(Event::new().workers(2));
 }
+
+/// Greets each connection, tells the others it joined, and relays each line
+/// to every other connection.
+fn relay() -> impl Service<Request = Conn> {
+    struct Relay;
+    impl Service for Relay {
+        type Request = Conn;
+        fn setup(&self, conn: &mut Conn) -> io::Result<()> {
+            conn.write(b"welcome\n");
+            conn.broadcast(b"joined\n");
+            Ok(())
+        }
+        fn handle(&self, conn: &mut Conn) -> io::Result<()> {
+            while let Some(line) = conn.input().line(4096)? {
+                let line = line.to_vec();
+                conn.broadcast(&line);
+            }
+            Ok(())
+        }
+    }
+    Relay
+}
+
+/// Under a blocking model, the bytes one connection sends another are
+/// written on the sender's thread: a client that reads nothing must not
+/// hold the senders for ever. Past the wait for it (5 s with no `timeout`),
+/// its connection is closed and the others go on.
+#[test]
+fn a_client_that_reads_nothing_holds_no_sender_for_ever() {
+    let running = start(Threading::default(), relay());
+    // Each reads its welcome: then it is open to what the others send.
+    let welcomed = || {
+        let stream = connect(running.addr());
+        let mut reader = lines_of(&stream);
+        assert_eq!(read_line(&mut reader), "welcome\n");
+        (stream, reader)
+    };
+    let (_lazy, _) = welcomed();
+    let (mut sender, _) = welcomed();
+    let (receiver, mut received) = welcomed();
+    let line = [vec![b'y'; 999], b"\n".to_vec()].concat();
+    let lines = 16_000; // 16 MB: more than the buffers towards the lazy client hold
+    let reading = std::thread::spawn(move || {
+        let mut got = 0;
+        while got < lines {
+            let line = read_line(&mut received);
+            if line == "joined\n" {
+                continue;
+            }
+            assert_eq!(line.len(), 1000, "line {got}");
+            got += 1;
+        }
+        got
+    });
+    for _ in 0..lines {
+        sender.write_all(&line).unwrap();
+    }
+    assert_eq!(reading.join().unwrap(), lines);
+    // A newcomer is greeted: nobody is stuck.
+    let (_newcomer, _) = welcomed();
+    drop(receiver);
+}
+
+/// What `setup` queues (a greeting) goes out before anything other
+/// connections send to the new one, under every model.
+fn setup_output_goes_first<C: socketserver::Drives<Conn>>(concurrency: C) {
+    let running = start(concurrency, relay());
+    let chatter = connect(running.addr());
+    let mut chatter_lines = lines_of(&chatter);
+    assert_eq!(read_line(&mut chatter_lines), "welcome\n");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let chatting = std::thread::spawn({
+        let stop = Arc::clone(&stop);
+        let mut chatter = chatter.try_clone().unwrap();
+        move || {
+            for _ in 0..1_000_000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                chatter.write_all(b"hello\n").unwrap();
+            }
+        }
+    });
+    let draining = std::thread::spawn(move || {
+        // The chatter's own copy of joins; read until the server closes.
+        let mut sink = Vec::new();
+        let _ = io::Read::read_to_end(&mut chatter_lines, &mut sink);
+    });
+    for i in 0..100 {
+        let newcomer = connect(running.addr());
+        let mut lines = lines_of(&newcomer);
+        assert_eq!(read_line(&mut lines), "welcome\n", "newcomer {i}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    chatting.join().unwrap();
+    // Its end of input ends its connection, and so the draining.
+    chatter.shutdown(Shutdown::Write).unwrap();
+    draining.join().unwrap();
+}
+
+#[test]
+fn setup_output_goes_first_under_threading() {
+    setup_output_goes_first(Threading::default());
+}
+
+#[test]
+fn setup_output_goes_first_under_event() {
+    setup_output_goes_first(Event::new().workers(2));
+}

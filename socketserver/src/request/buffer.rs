@@ -275,17 +275,22 @@ impl<St, S: Stream> Conn<St, S> {
     ///
     /// Under `event`, the bytes are queued to that connection, on whichever
     /// worker serves it, after what it has queued so far, and this returns
-    /// at once. Under the blocking models (`threading`, `pool`, `sync`), they
-    /// are written here, on this handler's thread, which waits while that
-    /// connection's client does not take them (up to the server's
-    /// `timeout`).
+    /// at once; a connection whose client falls 4 MiB behind is closed.
+    /// Under the blocking models (`threading`, `pool`, `sync`), they are
+    /// written here, on this handler's thread, which waits while that
+    /// connection's client does not take them: up to the server's `timeout`,
+    /// or 5 s when it has none. A client that takes nothing for that long
+    /// does not keep up, and its connection is closed, so that it holds no
+    /// sender for longer. Either way, what a connection's `setup` queued (a
+    /// greeting) goes out before anything other connections send it.
     ///
     /// # Errors
     ///
     /// [`io::ErrorKind::NotFound`] when no connection of that name is open
     /// (it has closed); [`io::ErrorKind::Unsupported`] under `forking`, where
     /// each connection is served in a process of its own; under the
-    /// blocking models, the write's error.
+    /// blocking models, the write's error, or [`io::ErrorKind::TimedOut`]
+    /// when that connection's client did not keep up (and was closed).
     pub fn send_to(&self, to: ConnId, bytes: &[u8]) -> io::Result<()> {
         match &self.peer {
             Some((_, peers)) => peers.send(to, bytes),
@@ -727,7 +732,9 @@ impl<St: ConnState, S: Stream> Request for Conn<St, S> {
     }
 
     fn open(conn: S, client: S::Addr, config: &RequestConfig) -> io::Result<Self> {
-        Ok(Conn::with_io(Io::new(conn, config)?, client))
+        // Held until the first flush: what `setup` queued goes out before
+        // anything another connection sends it.
+        Ok(Conn::with_io(Io::new(conn, config, true)?, client))
     }
 
     fn join(&mut self, id: ConnId, peers: Arc<dyn Switchboard>) {

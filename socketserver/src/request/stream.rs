@@ -2,14 +2,16 @@
 //! `StreamRequestHandler`.
 
 use super::{Close, Request, RequestConfig, sealed};
+use crate::report::emit;
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::{self as unix, UnixStream};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Size of the read and of the write buffer of a request, at most.
 const BUFFER_SIZE: usize = 8 * 1024;
@@ -18,6 +20,11 @@ const BUFFER_SIZE: usize = 8 * 1024;
 /// buffer, which shares its page of memory with others', rather than pages
 /// of its own for as long as it stays open.
 const FIRST_INPUT_SIZE: usize = 512;
+/// How long bytes another connection sends to this one wait for its client
+/// to take them, when the server has no `timeout` (which bounds it when
+/// set): past it, the client does not keep up, and its connection is
+/// closed, rather than holding every sender.
+pub(crate) const SEND_WAIT: Duration = Duration::from_secs(5);
 
 /// A connected, blocking byte stream a [`StreamRequest`] is made of:
 /// [`TcpStream`], or [`UnixStream`] (with the [`Unix`](crate::Unix) transport).
@@ -96,14 +103,106 @@ impl Stream for UnixStream {
 /// out between the handler's own writes, never inside one.
 pub(super) struct Guarded<S> {
     stream: S,
-    /// Held for each whole write: the owner's flush, or another's send.
-    writing: Mutex<()>,
+    /// Whether a whole write is under way (the owner's flush, or another's
+    /// send), and what wakes those waiting to write.
+    writing: Mutex<bool>,
+    written: Condvar,
+    /// Whether the owner holds the right to write from the start, until its
+    /// first flush: a `Conn`'s, whose `setup` queues a greeting that no
+    /// other connection's bytes may overtake.
+    held_by_owner: AtomicBool,
+    /// How long another connection's send waits for this client.
+    send_wait: Duration,
+}
+
+/// The right to write to a connection, given back when dropped.
+struct Writing<'a, S>(&'a Guarded<S>);
+
+impl<S> Drop for Writing<'_, S> {
+    fn drop(&mut self) {
+        self.0.give_back();
+    }
 }
 
 impl<S> Guarded<S> {
-    fn writing(&self) -> MutexGuard<'_, ()> {
-        // Guards no data: nothing to repair after a panic.
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        // A flag: nothing to repair after a panic.
         self.writing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn give_back(&self) {
+        *self.lock() = false;
+        // All: one waiting for the owner's `setup` and one waiting with a
+        // deadline are both to look again.
+        self.written.notify_all();
+    }
+}
+
+impl<S: Stream> Guarded<S> {
+    /// Takes the right to write, once the write under way has ended.
+    fn take(&self) -> Writing<'_, S> {
+        let mut busy = self.lock();
+        while *busy {
+            busy = self
+                .written
+                .wait(busy)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *busy = true;
+        Writing(self)
+    }
+
+    /// Takes the right to write for another connection's bytes, and until
+    /// when they may wait for the client: `send_wait` from when the write
+    /// under way began to wait on the client (not on the owner's `setup`,
+    /// which is no doing of the client's); `None` if that passed first.
+    fn take_for_send(&self) -> Option<(Writing<'_, S>, Instant)> {
+        let mut busy = self.lock();
+        let mut deadline = None;
+        while *busy {
+            if self.held_by_owner.load(Ordering::Acquire) {
+                busy = self
+                    .written
+                    .wait(busy)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.send_wait);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            busy = self
+                .written
+                .wait_timeout(busy, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *busy = true;
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + self.send_wait);
+        Some((Writing(self), deadline))
+    }
+
+    /// The owner's right to write: the one it held from the start, the
+    /// first time, and then taken as anyone's.
+    fn take_as_owner(&self) -> Writing<'_, S> {
+        if self.held_by_owner.swap(false, Ordering::AcqRel) {
+            return Writing(self);
+        }
+        self.take()
+    }
+
+    /// Closes a connection whose client took nothing of what was sent to it
+    /// within `send_wait`: the error for the sender.
+    fn not_keeping_up(&self) -> io::Error {
+        self.force_close();
+        let message = format!(
+            "a client took nothing sent to it for {:?}: closing its connection, which does \
+             not keep up",
+            self.send_wait
+        );
+        emit!(log::Level::Warn, "{message}");
+        io::Error::new(io::ErrorKind::TimedOut, message)
     }
 }
 
@@ -114,17 +213,70 @@ impl<S: Stream> Close for Guarded<S> {
     }
 
     /// Writes the bytes on the sender's thread, waiting while the client
-    /// does not take them (up to the connection's timeout).
+    /// does not take them, up to `send_wait`; past it, closes the
+    /// connection.
     fn send(&self, bytes: &Arc<[u8]>) -> io::Result<()> {
-        let _writing = self.writing();
-        let (_, result) = write_all(&self.stream, bytes);
-        result.map_err(|e| match e.kind() {
-            io::ErrorKind::WouldBlock => io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the connection's client took no output within its timeout",
-            ),
-            _ => e,
-        })
+        let Some((_writing, deadline)) = self.take_for_send() else {
+            return Err(self.not_keeping_up());
+        };
+        let socket = socket2::SockRef::from(&self.stream);
+        let mut sent = 0;
+        let mut writable = None;
+        while sent < bytes.len() {
+            // Without waiting: the socket is blocking for its owner.
+            match socket.send_with_flags(&bytes[sent..], libc::MSG_DONTWAIT) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the connection accepted no more bytes",
+                    ));
+                }
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !wait_writable(&self.stream, &mut writable, deadline)? {
+                        return Err(self.not_keeping_up());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits until `stream` may take more bytes or `deadline` passes (`false`),
+/// on a selector of its own, made on the first wait and kept in `selector`.
+fn wait_writable<S: Stream>(
+    stream: &S,
+    selector: &mut Option<(mio::Poll, mio::Events)>,
+    deadline: Instant,
+) -> io::Result<bool> {
+    let (poll, events) = match selector {
+        Some(selector) => selector,
+        None => {
+            let poll = mio::Poll::new()?;
+            // Edge-triggered, and registering reports the state it is in:
+            // nothing is missed between the send that would block and here.
+            poll.registry().register(
+                &mut mio::unix::SourceFd(&stream.as_fd().as_raw_fd()),
+                mio::Token(0),
+                mio::Interest::WRITABLE,
+            )?;
+            selector.insert((poll, mio::Events::with_capacity(1)))
+        }
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        match poll.poll(events, Some(left)) {
+            Ok(()) if !events.is_empty() => return Ok(true),
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -219,7 +371,7 @@ impl<S: Stream> Request for StreamRequest<S> {
 
     fn open(conn: S, client: S::Addr, config: &RequestConfig) -> io::Result<Self> {
         Ok(StreamRequest {
-            io: Io::new(conn, config)?,
+            io: Io::new(conn, config, false)?,
             client,
             input: Input::default(),
             output: RefCell::default(),
@@ -346,8 +498,10 @@ impl<S> std::ops::Deref for Held<S> {
 }
 
 impl<S: Stream> Io<S> {
-    /// A connection with the request's timeout set on it.
-    pub(super) fn new(conn: S, config: &RequestConfig) -> io::Result<Io<S>> {
+    /// A connection with the request's timeout set on it. With
+    /// `held_by_owner`, no other connection's bytes go out before the
+    /// owner's first flush.
+    pub(super) fn new(conn: S, config: &RequestConfig, held_by_owner: bool) -> io::Result<Io<S>> {
         if let Some(timeout) = config.timeout {
             conn.set_read_timeout(Some(timeout))?;
             conn.set_write_timeout(Some(timeout))?;
@@ -355,7 +509,10 @@ impl<S: Stream> Io<S> {
         Ok(Io {
             stream: Held::Shared(Arc::new(Guarded {
                 stream: conn,
-                writing: Mutex::new(()),
+                writing: Mutex::new(held_by_owner),
+                written: Condvar::new(),
+                held_by_owner: AtomicBool::new(held_by_owner),
+                send_wait: config.timeout.unwrap_or(SEND_WAIT),
             })),
             timeout: config.timeout,
         })
@@ -423,7 +580,7 @@ impl<S: Stream> Io<S> {
             return Ok(());
         }
         let _writing = match &self.stream {
-            Held::Shared(guarded) => Some(guarded.writing()),
+            Held::Shared(guarded) => Some(guarded.take_as_owner()),
             Held::Alone(_) => None,
         };
         let (sent, result) = write_all(&*self.stream, output);
