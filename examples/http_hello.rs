@@ -239,5 +239,7 @@ fn is_token(b: u8) -> bool {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     common::init_logging();
-    common::serve_all(&cli.addr, &cli.options, Hello.builder())
+    // A response that leaves in two writes does not wait on the client's
+    // delayed acknowledgement.
+    common::serve_all(&cli.addr, &cli.options, Hello.builder().nodelay(true))
 }

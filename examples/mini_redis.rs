@@ -335,5 +335,8 @@ fn number(bytes: &[u8], from: usize) -> Result<Option<(i64, usize)>, Malformed> 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     common::init_logging();
-    common::serve_all(&cli.addr, &cli.options, MiniRedis::new().builder())
+    // As redis-server does: a reply that leaves in two writes (a large
+    // one) does not wait on the client's delayed acknowledgement.
+    let builder = MiniRedis::new().builder().nodelay(true);
+    common::serve_all(&cli.addr, &cli.options, builder)
 }

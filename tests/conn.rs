@@ -508,3 +508,38 @@ fn setup_output_goes_first_under_threading() {
 fn setup_output_goes_first_under_event() {
     setup_output_goes_first(Event::new().workers(2));
 }
+
+/// A batch of pipelined requests larger than a new connection's first
+/// input buffer (512 bytes) comes in one read once the buffer has grown, so
+/// that its replies leave together, even though the handler consumes all
+/// of every batch (a batch split in two would be answered in two writes,
+/// the second held by Nagle's algorithm until the client's delayed ACK).
+#[test]
+fn a_batch_of_pipelined_requests_comes_in_one_read_once_the_buffer_has_grown() {
+    let calls: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let service = handler_fn({
+        let calls = Arc::clone(&calls);
+        move |conn: &mut Conn| {
+            let (input, output, _) = conn.parts();
+            let mut lines = 0;
+            while let Some(line) = input.line(1024)? {
+                output.write_all(line)?;
+                lines += 1;
+            }
+            calls.lock().unwrap().push(lines);
+            Ok(())
+        }
+    });
+    let running = start(Threading::default(), service);
+    let mut client = connect(running.addr());
+    let mut replies = lines_of(&client);
+    let batch = format!("{}\n", "x".repeat(44)).repeat(16); // 720 bytes
+    for _ in 0..4 {
+        calls.lock().unwrap().clear();
+        client.write_all(batch.as_bytes()).unwrap();
+        for _ in 0..16 {
+            assert_eq!(read_line(&mut replies).len(), 45);
+        }
+    }
+    assert_eq!(*calls.lock().unwrap(), [16], "the last batch, by call");
+}

@@ -149,6 +149,11 @@ pub struct Input {
     /// How much unconsumed input may be held: [`INPUT_LIMIT`], or more when a
     /// framing helper was asked for a longer message, or what the handler set.
     limit: usize,
+    /// Whether the last read filled all the room it had: more was likely
+    /// waiting, and the next read gets more room (up to [`INPUT_LIMIT`]),
+    /// so that a batch of pipelined requests comes in one read and its
+    /// replies leave in one write.
+    filled: bool,
 }
 
 impl Default for Input {
@@ -161,6 +166,7 @@ impl Default for Input {
             ended: false,
             lent: false,
             limit: INPUT_LIMIT,
+            filled: false,
         }
     }
 }
@@ -335,7 +341,8 @@ impl<St, S: Stream> Conn<St, S> {
                 ),
             ));
         }
-        if input.end == input.buf.len() {
+        let batches_grow = input.filled && input.buf.len() < INPUT_LIMIT.min(input.limit());
+        if input.end == input.buf.len() || batches_grow {
             let grown = (2 * input.buf.len())
                 .max(FIRST_INPUT_SIZE)
                 .min(input.limit());
@@ -343,6 +350,7 @@ impl<St, S: Stream> Conn<St, S> {
         }
         let room = input.buf.len() - input.end;
         let n = self.io.read(&mut input.buf[input.end..])?;
+        input.filled = n == room;
         input.end += n;
         if n == 0 {
             input.ended = true;
