@@ -35,9 +35,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// The longest bulk string (a key or a value).
 const MAX_BULK: usize = 16 * 1024 * 1024;
 /// The most arguments of one command.
-const MAX_ARGS: usize = 1024;
+const MAX_ARGS: usize = 64 * 1024;
 /// The longest inline command or RESP header line.
 const MAX_LINE: usize = 64 * 1024;
+/// The longest request, all its arguments together.
+const MAX_REQUEST: usize = MAX_BULK + MAX_LINE;
 /// Shards of the key space, each behind its own lock.
 const SHARDS: usize = 64;
 /// How much of the replies to pipelined requests is queued at once: the
@@ -102,11 +104,19 @@ impl MiniRedis {
                 return Ok(());
             }
             let (input, output, session) = conn.parts();
-            input.set_limit(MAX_BULK + MAX_LINE);
+            input.set_limit(MAX_REQUEST);
             let bytes = input.bytes();
             let args = &mut session.args;
             args.clear();
-            let used = match parse(bytes, args) {
+            let parsed = match parse(bytes, args) {
+                // All of it has come, and it is still not whole.
+                Ok(None) if bytes.len() >= MAX_REQUEST => Err(Malformed(format!(
+                    "a request over {} MiB",
+                    MAX_REQUEST >> 20
+                ))),
+                parsed => parsed,
+            };
+            let used = match parsed {
                 Ok(Some(used)) => used,
                 Ok(None) => {
                     if input.is_ended() && !bytes.is_empty() {
@@ -193,15 +203,12 @@ impl MiniRedis {
                 let value = shard
                     .entry(args[1].to_vec())
                     .or_insert_with(|| b"0".to_vec());
-                let next = std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|text| text.parse::<i64>().ok())
-                    .and_then(|n| n.checked_add(1));
-                match next {
-                    Some(n) => {
+                match integer(value).map(|n| n.checked_add(1)) {
+                    Some(Some(n)) => {
                         *value = n.to_string().into_bytes();
                         write!(out, ":{n}\r\n")
                     }
+                    Some(None) => out.write_all(b"-ERR increment or decrement would overflow\r\n"),
                     None => out.write_all(b"-ERR value is not an integer or out of range\r\n"),
                 }
             }
@@ -227,10 +234,34 @@ impl MiniRedis {
             _ => write!(
                 out,
                 "-ERR unknown command '{}'\r\n",
-                String::from_utf8_lossy(&args[0][..args[0].len().min(64)])
+                one_line(&args[0][..args[0].len().min(64)])
             ),
         }
     }
+}
+
+/// `bytes` as text for an error reply, which is one line: control
+/// characters (a CR LF would end the reply early) become spaces, as in Redis.
+fn one_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// A decimal integer as Redis writes one: an optional `-`, and digits with
+/// no leading zero (no `+`, no spaces).
+fn integer(bytes: &[u8]) -> Option<i64> {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let canonical = match digits {
+        [b'0'] => bytes.len() == 1,
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 /// Writes a bulk string.
@@ -247,10 +278,15 @@ fn parse(bytes: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, Ma
         return Ok(None);
     };
     if first != b'*' {
-        // An inline command: words up to the end of the line.
-        let Some(end) = line_end(bytes, 0)? else {
+        // An inline command: words up to the end of the line, which ends
+        // with LF (what `nc` sends) or CR LF.
+        let Some(lf) = bytes.iter().position(|&b| b == b'\n') else {
+            if bytes.len() > MAX_LINE {
+                return Err(Malformed("a line over 64 KiB".into()));
+            }
             return Ok(None);
         };
+        let end = if lf > 0 && bytes[lf - 1] == b'\r' { lf - 1 } else { lf };
         let mut start = None;
         for (i, &b) in bytes[..end].iter().enumerate() {
             match (b.is_ascii_whitespace(), start) {
@@ -265,11 +301,15 @@ fn parse(bytes: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, Ma
         if let Some(from) = start {
             args.push(from..end);
         }
-        return Ok(Some(end + 2));
+        return Ok(Some(lf + 1));
     }
     let Some((count, mut at)) = number(bytes, 1)? else {
         return Ok(None);
     };
+    if count < 0 {
+        // A null array, which Redis takes as nothing.
+        return Ok(Some(at));
+    }
     let count = usize::try_from(count)
         .ok()
         .filter(|&n| n <= MAX_ARGS)
@@ -320,9 +360,7 @@ fn number(bytes: &[u8], from: usize) -> Result<Option<(i64, usize)>, Malformed> 
         return Ok(None);
     };
     let text = &bytes[from..end];
-    std::str::from_utf8(text)
-        .ok()
-        .and_then(|text| text.parse().ok())
+    integer(text)
         .map(|n| Some((n, end + 2)))
         .ok_or_else(|| {
             Malformed(format!(

@@ -1483,6 +1483,72 @@ fn mini_redis(mode: &str, extra: &[&str]) {
     server.stop_cleanly("TERM");
 }
 
+/// `mini_redis` where RESP is at its edges, answered as Redis answers: an
+/// error reply stays one line whatever the command's name holds; an inline
+/// command ends with LF as `nc` sends it; a null array is nothing; many
+/// arguments are fine; numbers are written one way only; a request over
+/// the limit gets an error before the connection closes.
+fn mini_redis_edges(mode: &str) {
+    let mut server = Server::start("mini_redis", mode, &[]);
+    let mut client = server.connect();
+    exchange(
+        &mut client,
+        b"*1\r\n$10\r\nfoo\r\n:1\r\nx\r\n*1\r\n$4\r\nPING\r\n",
+        b"-ERR unknown command 'foo  :1  x'\r\n+PONG\r\n",
+    );
+    exchange(&mut client, b"PING\n\nPING hi\n", b"+PONG\r\n$2\r\nhi\r\n");
+    exchange(&mut client, b"*-1\r\n*1\r\n$4\r\nPING\r\n", b"+PONG\r\n");
+    let mut del = b"*2001\r\n$3\r\nDEL\r\n".to_vec();
+    for i in 0..2000 {
+        let key = format!("k{i}");
+        del.extend_from_slice(format!("${}\r\n{key}\r\n", key.len()).as_bytes());
+    }
+    exchange(&mut client, &del, b":0\r\n");
+    exchange(
+        &mut client,
+        b"SET n 9223372036854775807\r\nINCR n\r\nSET n +5\r\nINCR n\r\n",
+        b"+OK\r\n-ERR increment or decrement would overflow\r\n+OK\r\n\
+          -ERR value is not an integer or out of range\r\n",
+    );
+    for bad in [&b"*+1\r\n"[..], b"*01\r\n", b"*1\r\n$+4\r\n"] {
+        let mut client = server.connect();
+        client.write_all(bad).unwrap();
+        let reply = read_to_close(&mut client);
+        assert!(
+            reply.starts_with(b"-ERR Protocol error: expected a number"),
+            "{bad:?}: {:?}",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+    // Two values of 9 MiB: each within the 16 MiB of a bulk string, but not
+    // together.
+    let mut client = server.connect();
+    let big = vec![b'v'; 9 << 20];
+    let mut request = format!("*3\r\n$3\r\nSET\r\n${}\r\n", big.len()).into_bytes();
+    request.extend_from_slice(&big);
+    request.extend_from_slice(format!("\r\n${}\r\n", big.len()).as_bytes());
+    request.extend_from_slice(&big);
+    request.extend_from_slice(b"\r\n");
+    // The server stops reading at its limit: the rest may not go.
+    let _ = client.write_all(&request);
+    let reply = read_to_close(&mut client);
+    assert_eq!(
+        String::from_utf8_lossy(&reply),
+        "-ERR Protocol error: a request over 16 MiB\r\n"
+    );
+    server.stop_cleanly("TERM");
+}
+
+#[test]
+fn mini_redis_edges_threading() {
+    mini_redis_edges("threading");
+}
+
+#[test]
+fn mini_redis_edges_event() {
+    mini_redis_edges("event");
+}
+
 /// Pipelined `GET`s of a large value, the replies read only after all were
 /// sent: the server queues a bounded amount of replies, not one per request.
 fn mini_redis_bounds_queued_replies(mode: &str) {
