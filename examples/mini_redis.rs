@@ -286,7 +286,11 @@ fn parse(bytes: &[u8], args: &mut Vec<Range<usize>>) -> Result<Option<usize>, Ma
             }
             return Ok(None);
         };
-        let end = if lf > 0 && bytes[lf - 1] == b'\r' { lf - 1 } else { lf };
+        let end = if lf > 0 && bytes[lf - 1] == b'\r' {
+            lf - 1
+        } else {
+            lf
+        };
         let mut start = None;
         for (i, &b) in bytes[..end].iter().enumerate() {
             match (b.is_ascii_whitespace(), start) {
@@ -360,14 +364,12 @@ fn number(bytes: &[u8], from: usize) -> Result<Option<(i64, usize)>, Malformed> 
         return Ok(None);
     };
     let text = &bytes[from..end];
-    integer(text)
-        .map(|n| Some((n, end + 2)))
-        .ok_or_else(|| {
-            Malformed(format!(
-                "expected a number, got {:?}",
-                String::from_utf8_lossy(&text[..text.len().min(32)])
-            ))
-        })
+    integer(text).map(|n| Some((n, end + 2))).ok_or_else(|| {
+        Malformed(format!(
+            "expected a number, got {:?}",
+            String::from_utf8_lossy(&text[..text.len().min(32)])
+        ))
+    })
 }
 
 fn main() -> ExitCode {

@@ -1317,7 +1317,7 @@ fn http_hello(mode: &str) {
     let mut client = server.connect();
     client
         .write_all(
-            b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /p HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc\
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc\
               GET / HTTP/1.0\r\n\r\n",
         )
         .unwrap();
@@ -1337,20 +1337,93 @@ fn http_hello(mode: &str) {
         "{mode}: {replies:?}"
     );
 
-    // Malformed: 400, then the connection closes.
-    for request in [
-        &b"GARBAGE\r\n\r\n"[..],
-        b"GET / HTTP/9.9\r\n\r\n",
-        b"GET / HTTP/1.1\r\nno colon\r\n\r\n",
+    // Malformed, or what this server does not do: the status, then the
+    // connection closes.
+    let over = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        2 << 20
+    );
+    for (request, status) in [
+        (&b"GARBAGE\r\n\r\n"[..], "400 Bad Request"),
+        (b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", "400 Bad Request"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n",
+            "400 Bad Request",
+        ),
+        // RFC 9112: one Host, required in HTTP/1.1.
+        (b"GET / HTTP/1.1\r\n\r\n", "400 Bad Request"),
+        (
+            b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "400 Bad Request",
+        ),
+        // A Content-Length that could let a body pass for the next request.
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 0\r\n\r\nhello",
+            "400 Bad Request",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello",
+            "400 Bad Request",
+        ),
+        (over.as_bytes(), "413 Content Too Large"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n",
+            "417 Expectation Failed",
+        ),
+        (
+            b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n",
+            "501 Not Implemented",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "501 Not Implemented",
+        ),
     ] {
         let mut client = server.connect();
         client.write_all(request).unwrap();
         let reply = String::from_utf8(read_to_close(&mut client)).unwrap();
         assert!(
-            reply.starts_with("HTTP/1.1 400 Bad Request\r\n"),
-            "{mode}: {reply:?}"
+            reply.starts_with(&format!("HTTP/1.1 {status}\r\nDate: ")),
+            "{mode}: {:?}: {reply:?}",
+            String::from_utf8_lossy(request)
         );
     }
+
+    // Lines that end with LF alone, and an empty line first, are fine; an
+    // HTTP/1.0 connection kept open says so.
+    let mut client = server.connect();
+    client
+        .write_all(
+            b"\r\nGET / HTTP/1.1\nHost: x\n\nGET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        )
+        .unwrap();
+    let mut reply = vec![0; 2 * 115 + "Connection: keep-alive\r\n".len()];
+    client.read_exact(&mut reply).unwrap();
+    let reply = String::from_utf8(reply).unwrap();
+    assert_eq!(
+        reply.matches("HTTP/1.1 200 OK\r\n").count(),
+        2,
+        "{mode}: {reply:?}"
+    );
+    assert!(
+        reply.ends_with("Connection: keep-alive\r\n\r\nHello, World!"),
+        "{mode}: {reply:?}"
+    );
+
+    // `Expect: 100-continue`: told to go on before the body is sent.
+    let mut client = server.connect();
+    client
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .unwrap();
+    let mut reply = [0; 25];
+    client.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"HTTP/1.1 100 Continue\r\n\r\n", "{mode}");
+    client.write_all(b"hello").unwrap();
+    let mut reply = [0; 17];
+    client.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"HTTP/1.1 200 OK\r\n", "{mode}");
     server.stop_cleanly("TERM");
 }
 
