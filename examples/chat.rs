@@ -6,7 +6,8 @@
 //!   `guest<N>`, and the others get `* <name> joined\n`;
 //! * `/nick NAME` renames it (1 to 32 letters, digits, `-` or `_`); another
 //!   name gets `* <reason>\n` back, and the name stays;
-//! * every other line goes to every *other* client as `<name>: <line>\n`;
+//! * every other line goes to every *other* client as `<name>: <line>\n`,
+//!   its control characters (a terminal's escape sequences) as U+FFFD;
 //! * when it leaves, the others get `* <name> left\n`;
 //! * a line over 4 KiB gets `* <reason>\n` and the connection closes.
 //!
@@ -21,8 +22,11 @@
 //! another client written by the sender's thread), `--mode event` (event
 //! loops, a line for another client queued to it) and `--mode pool` (the
 //! clients wait on one loop, their lines are handled on a few threads).
-//! Ctrl-C or SIGTERM
-//! stops the server cleanly. `RUST_LOG=debug` logs every connection.
+//! A client that takes nothing of what is sent to it does not hold the
+//! others: under `threading` it is closed once it has taken nothing for 5 s
+//! (or `--timeout`), under `event` and `pool` once 4 MiB wait for it.
+//! Ctrl-C or SIGTERM stops the server cleanly. `RUST_LOG=debug` logs every
+//! connection.
 
 #[path = "common.rs"]
 mod common;
@@ -83,9 +87,19 @@ impl Chat {
     fn handle(&self, conn: &mut Conn<Member>) -> io::Result<()> {
         loop {
             let line = match conn.input().line(MAX_LINE) {
+                // Control characters (a terminal's escape sequences) would
+                // reach the others' terminals: each goes as U+FFFD.
                 Ok(Some(line)) => String::from_utf8_lossy(line)
                     .trim_end_matches(['\n', '\r'])
-                    .to_owned(),
+                    .chars()
+                    .map(|c| {
+                        if c.is_control() && c != '\t' {
+                            '\u{FFFD}'
+                        } else {
+                            c
+                        }
+                    })
+                    .collect::<String>(),
                 Ok(None) => return Ok(()),
                 Err(e) => {
                     // Said to the client too, then the connection closes.

@@ -557,6 +557,15 @@ fn chat(mode: &str) {
     for i in [0, 2] {
         assert_eq!(chat_line(&mut clients[i].1), "bob: hi\n", "{mode}");
     }
+    // No escape sequence reaches the others' terminals.
+    clients[1].0.write_all(b"\x1b[2Jgone\tred\r\n").unwrap();
+    for i in [0, 2] {
+        assert_eq!(
+            chat_line(&mut clients[i].1),
+            "bob: \u{FFFD}[2Jgone\tred\n",
+            "{mode}"
+        );
+    }
     clients[2].0.write_all(b"/nick not a name\n").unwrap();
     assert!(
         chat_line(&mut clients[2].1).starts_with("* a name is"),
@@ -575,6 +584,42 @@ fn chat(mode: &str) {
         "guest1: still here\n",
         "{mode}"
     );
+    server.stop_cleanly("TERM");
+}
+
+/// Under `threading`, a client that reads nothing holds nobody: once it has
+/// taken nothing for 5 s it is closed, and the others' lines all arrive.
+#[test]
+fn chat_threading_survives_a_client_that_reads_nothing() {
+    let mut server = Server::start("chat", "threading", &[]);
+    let join = |server: &Server| {
+        let client = server.connect();
+        let mut reader = BufReader::new(client.try_clone().unwrap());
+        assert!(chat_line(&mut reader).starts_with("welcome "));
+        (client, reader)
+    };
+    let (_lazy, _) = join(&server);
+    let (mut sender, _) = join(&server);
+    let (_receiver, mut received) = join(&server);
+    let lines = 16_000; // 16 MB: more than the buffers towards the lazy client hold
+    let reading = thread::spawn(move || {
+        let mut got = 0;
+        while got < lines {
+            let line = chat_line(&mut received);
+            if line.starts_with("* ") {
+                continue;
+            }
+            assert_eq!(line.len(), "guest2: ".len() + 1000, "line {got}");
+            got += 1;
+        }
+        got
+    });
+    let line = [vec![b'y'; 999], b"\n".to_vec()].concat();
+    for _ in 0..lines {
+        sender.write_all(&line).unwrap();
+    }
+    assert_eq!(reading.join().unwrap(), lines);
+    let (_newcomer, _) = join(&server);
     server.stop_cleanly("TERM");
 }
 
