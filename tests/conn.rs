@@ -543,3 +543,36 @@ fn a_batch_of_pipelined_requests_comes_in_one_read_once_the_buffer_has_grown() {
     }
     assert_eq!(*calls.lock().unwrap(), [16], "the last batch, by call");
 }
+
+/// A connection whose `setup` queues nothing, and whose handler writes
+/// nothing of its own, still gets what others send it at once.
+#[test]
+fn a_connection_that_writes_nothing_of_its_own_gets_what_others_send() {
+    let quiet_relay = handler_fn(|conn: &mut Conn| {
+        while let Some(line) = conn.input().line(1024)? {
+            let line = line.to_vec();
+            conn.broadcast(&line);
+        }
+        Ok(())
+    });
+    let running = start(Threading::default(), quiet_relay);
+    let mut first = connect(running.addr());
+    let mut second = connect(running.addr());
+    let mut first_lines = lines_of(&first);
+    let mut second_lines = lines_of(&second);
+    // Once the first hears the second, both are open to each other.
+    for attempt in 0.. {
+        assert!(attempt < 1000, "the first never heard the second");
+        second.write_all(b"ping\n").unwrap();
+        first
+            .set_read_timeout(Some(std::time::Duration::from_millis(10)))
+            .unwrap();
+        let mut line = String::new();
+        if first_lines.read_line(&mut line).is_ok() && line == "ping\n" {
+            break;
+        }
+    }
+    first.set_read_timeout(Some(BOUND)).unwrap();
+    first.write_all(b"pong\n").unwrap();
+    assert_eq!(read_line(&mut second_lines), "pong\n");
+}

@@ -192,6 +192,13 @@ impl<S: Stream> Guarded<S> {
         self.take()
     }
 
+    /// Ends the owner's hold from the start, if it still holds it.
+    fn end_owner_hold(&self) {
+        if self.held_by_owner.swap(false, Ordering::AcqRel) {
+            self.give_back();
+        }
+    }
+
     /// Closes a connection whose client took nothing of what was sent to it
     /// within `send_wait`: the error for the sender.
     fn not_keeping_up(&self) -> io::Error {
@@ -577,6 +584,10 @@ impl<S: Stream> Io<S> {
     /// Sends all of `output`; on an error, what was not sent stays in it.
     pub(super) fn flush(&self, output: &mut Vec<u8>) -> io::Result<()> {
         if output.is_empty() {
+            // Nothing queued by `setup`: nothing for others to wait behind.
+            if let Held::Shared(guarded) = &self.stream {
+                guarded.end_owner_hold();
+            }
             return Ok(());
         }
         let _writing = match &self.stream {
