@@ -576,3 +576,192 @@ fn a_connection_that_writes_nothing_of_its_own_gets_what_others_send() {
     first.write_all(b"pong\n").unwrap();
     assert_eq!(read_line(&mut second_lines), "pong\n");
 }
+
+/// A line within `within`, or what went wrong.
+fn line_within(stream: &TcpStream, within: std::time::Duration) -> Result<String, String> {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut line = String::new();
+    match lines_of(stream).read_line(&mut line) {
+        Ok(_) => Ok(line),
+        Err(e) => Err(format!("{e} after {within:?}")),
+    }
+}
+
+/// Clients of `relay` (a greeting and a broadcast in `setup`, as the chat
+/// example does) that connect at once are all greeted: a connection in its
+/// `setup` is not yet one others send to, so no two setups wait on each
+/// other.
+#[test]
+fn clients_whose_setups_broadcast_at_once_are_all_greeted() {
+    let running = start(Threading::default(), relay());
+    let addr = running.addr();
+    for round in 0..20 {
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let stream = connect(addr);
+                    line_within(&stream, BOUND)
+                })
+            })
+            .collect();
+        for client in clients {
+            assert_eq!(
+                client.join().unwrap().as_deref(),
+                Ok("welcome\n"),
+                "round {round}"
+            );
+        }
+    }
+}
+
+/// `send_to` its own id from `setup`: not reachable yet, so an error, not a
+/// wait for ever.
+#[test]
+fn a_send_to_itself_during_setup_is_refused() {
+    let told: Arc<Mutex<Option<io::ErrorKind>>> = Arc::default();
+    struct SelfSend(Arc<Mutex<Option<io::ErrorKind>>>);
+    impl Service for SelfSend {
+        type Request = Conn;
+        fn setup(&self, conn: &mut Conn) -> io::Result<()> {
+            let sent = conn.send_to(conn.id(), b"echo\n");
+            *self.0.lock().unwrap() = sent.err().map(|e| e.kind());
+            conn.write(b"welcome\n");
+            Ok(())
+        }
+        fn handle(&self, _: &mut Conn) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let running = start(Threading::default(), SelfSend(Arc::clone(&told)));
+    let client = connect(running.addr());
+    assert_eq!(line_within(&client, BOUND).as_deref(), Ok("welcome\n"));
+    assert_eq!(*told.lock().unwrap(), Some(io::ErrorKind::NotFound));
+}
+
+/// A handler that waits for something by asking to resume with nothing
+/// queued is called again at its connection's next turn: under `event` and
+/// `pool` (one worker), the other connections are served meanwhile.
+fn resume_with_nothing_queued_lets_others_be_served<C: socketserver::Drives<Conn<bool>>>(
+    concurrency: C,
+) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let released = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let service = handler_fn({
+        let released = Arc::clone(&released);
+        let calls = Arc::clone(&calls);
+        move |conn: &mut Conn<bool>| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            while let Some(line) = conn.input().line(64)? {
+                if line == b"wait\n" {
+                    *conn.state() = true;
+                } else {
+                    released.store(true, Ordering::SeqCst);
+                    conn.write(b"ok\n");
+                }
+            }
+            if *conn.state() {
+                if released.load(Ordering::SeqCst) {
+                    *conn.state() = false;
+                    conn.write(b"released\n");
+                } else {
+                    conn.resume_when_sent();
+                }
+            }
+            Ok(())
+        }
+    });
+    let running = start(concurrency, service);
+    let mut waiter = connect(running.addr());
+    waiter.write_all(b"wait\n").unwrap();
+    socketserver_tests::wait_until("the waiter is called", || calls.load(Ordering::Relaxed) > 0);
+    let mut other = connect(running.addr());
+    other.write_all(b"release\n").unwrap();
+    assert_eq!(line_within(&other, BOUND).as_deref(), Ok("ok\n"));
+    assert_eq!(line_within(&waiter, BOUND).as_deref(), Ok("released\n"));
+}
+
+#[test]
+fn resume_with_nothing_queued_lets_others_be_served_under_threading() {
+    resume_with_nothing_queued_lets_others_be_served(Threading::default());
+}
+
+#[test]
+fn resume_with_nothing_queued_lets_others_be_served_under_event() {
+    resume_with_nothing_queued_lets_others_be_served(Event::new().workers(1));
+}
+
+#[test]
+fn resume_with_nothing_queued_lets_others_be_served_under_pool() {
+    resume_with_nothing_queued_lets_others_be_served(Pool::new().workers(1));
+}
+
+/// A client that reads steadily, if slowly, is waited for by a send queued
+/// behind a long reply to it, however long that takes: only one that takes
+/// nothing for the wait (here the server's 1 s `timeout`) is closed.
+#[test]
+fn a_client_that_keeps_reading_is_not_closed_by_a_send() {
+    const BIG: usize = 16 << 20;
+    let target: Arc<Mutex<Option<socketserver::ConnId>>> = Arc::default();
+    let service = handler_fn({
+        let target = Arc::clone(&target);
+        move |conn: &mut Conn| {
+            while let Some(line) = conn.input().line(64)? {
+                if line == b"big\n" {
+                    *target.lock().unwrap() = Some(conn.id());
+                    conn.write(&vec![b'b'; BIG]);
+                } else {
+                    let to = target.lock().unwrap().expect("big first");
+                    let answer = match conn.send_to(to, b"hello\n") {
+                        Ok(()) => "sent\n".to_owned(),
+                        Err(e) => format!("{e}\n"),
+                    };
+                    conn.write(answer.as_bytes());
+                }
+            }
+            Ok(())
+        }
+    });
+    let server = Server::<Tcp, Threading, _>::builder(service)
+        .timeout(Some(std::time::Duration::from_secs(1)))
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    // A small receive buffer, so that the reply waits on this client's
+    // reading, not in the kernel's buffers.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    socket.connect(&running.addr().into()).unwrap();
+    let mut reader = TcpStream::from(socket);
+    reader.set_read_timeout(Some(BOUND)).unwrap();
+    reader.write_all(b"big\n").unwrap();
+    // About 4 MB/s: 4 s for all of it, something every few milliseconds.
+    let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reading = std::thread::spawn({
+        let started = Arc::clone(&started);
+        move || {
+            let mut got = 0;
+            let mut buf = vec![0; 32 * 1024];
+            while got < BIG + 6 {
+                match io::Read::read(&mut reader, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+                started.store(true, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(8));
+            }
+            got
+        }
+    });
+    // The reply is on its way (its write holds the connection) before the
+    // send comes.
+    socketserver_tests::wait_until("the big reply is coming", || {
+        started.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    let mut sender = connect(running.addr());
+    sender.write_all(b"tell\n").unwrap();
+    let told = line_within(&sender, BOUND);
+    let got = reading.join().unwrap();
+    assert_eq!((told.as_deref(), got), (Ok("sent\n"), BIG + 6));
+}

@@ -223,8 +223,10 @@ impl<St, S: Stream> Conn<St, S> {
     /// piece, ask for this, and queue the next piece in the next call: the
     /// connection holds one piece at a time, and a client that reads slowly
     /// (or not at all) is sent no faster than it takes them. With nothing
-    /// queued, the handler is called again at its connection's next turn.
-    /// Under every model; not after [`close`](Conn::close).
+    /// queued, the handler is called again at its connection's next turn
+    /// (under `event` and `pool`, after the other connections' turns of that
+    /// round; under the blocking models, at once). Under every model; not
+    /// after [`close`](Conn::close).
     ///
     /// ```no_run
     /// use socketserver::{Conn, ThreadingTcpServer, handler_fn};
@@ -279,21 +281,23 @@ impl<St, S: Stream> Conn<St, S> {
     /// handler: never in the middle of one of that connection's own writes.
     /// To this connection itself, [`write`](Conn::write) instead.
     ///
-    /// Under `event`, the bytes are queued to that connection, on whichever
-    /// worker serves it, after what it has queued so far, and this returns
-    /// at once; a connection whose client falls 4 MiB behind is closed.
-    /// Under the blocking models (`threading`, `pool`, `sync`), they are
-    /// written here, on this handler's thread, which waits while that
-    /// connection's client does not take them: up to the server's `timeout`,
-    /// or 5 s when it has none. A client that takes nothing for that long
-    /// does not keep up, and its connection is closed, so that it holds no
-    /// sender for longer. Either way, what a connection's `setup` queued (a
-    /// greeting) goes out before anything other connections send it.
+    /// Under `event` and `pool`, the bytes are queued to that connection, on
+    /// whichever event loop watches it, after what it has queued so far, and
+    /// this returns at once; a connection whose client falls 4 MiB behind is
+    /// closed. Under `threading` and `sync`, they are written here, on this
+    /// handler's thread, which waits while that connection's client takes
+    /// what is queued before them and then them. A client that takes nothing
+    /// for the server's `timeout` (5 s when it has none) does not keep up,
+    /// and its connection is closed, so that it holds no sender for longer;
+    /// one that reads slowly is waited for. Either way, a connection is
+    /// reached only once its `setup` has returned and what it queued (a
+    /// greeting) has gone, so nothing overtakes that.
     ///
     /// # Errors
     ///
     /// [`io::ErrorKind::NotFound`] when no connection of that name is open
-    /// (it has closed); [`io::ErrorKind::Unsupported`] under `forking`, where
+    /// (it has closed, or its `setup` has not returned yet);
+    /// [`io::ErrorKind::Unsupported`] under `forking`, where
     /// each connection is served in a process of its own; under the
     /// blocking models, the write's error, or [`io::ErrorKind::TimedOut`]
     /// when that connection's client did not keep up (and was closed).
@@ -364,7 +368,21 @@ impl<St, S: Stream> Conn<St, S> {
     /// left after it consumed some and left some (perhaps another whole
     /// message). Not after [`close`](Conn::close).
     fn wants_turn(&mut self) -> bool {
-        if !self.call_due() {
+        self.wants_call(true)
+    }
+
+    /// [`wants_turn`](Conn::wants_turn), counting a call asked for with
+    /// [`resume_when_sent`](Conn::resume_when_sent) only if `resumes`.
+    fn wants_call(&mut self, resumes: bool) -> bool {
+        let due = if resumes {
+            self.call_due()
+        } else {
+            let resume = std::mem::replace(&mut self.resume, false);
+            let due = self.call_due();
+            self.resume = resume;
+            due
+        };
+        if !due {
             return false;
         }
         self.fresh = false;
@@ -494,8 +512,13 @@ impl<St, S: Stream> Conn<St, S> {
         }
         // Past `max_queued`, the next call waits until the queue has gone
         // down: a handler that takes one pipelined request per call cannot
-        // queue replies without bound.
-        while self.output.buf.len() <= max_queued && self.wants_turn() {
+        // queue replies without bound. A call asked for with
+        // `resume_when_sent` is one per turn: one that asks again with
+        // nothing queued waits for the connection's next turn, after the
+        // others'.
+        let mut resumes = true;
+        while self.output.buf.len() <= max_queued && self.wants_call(resumes) {
+            resumes = false;
             handle(self)?;
         }
         Ok(())
@@ -740,9 +763,9 @@ impl<St: ConnState, S: Stream> Request for Conn<St, S> {
     }
 
     fn open(conn: S, client: S::Addr, config: &RequestConfig) -> io::Result<Self> {
-        // Held until the first flush: what `setup` queued goes out before
-        // anything another connection sends it.
-        Ok(Conn::with_io(Io::new(conn, config, true)?, client))
+        // Open to others' sends from its first flush: what `setup` queued
+        // goes out before anything another connection sends it.
+        Ok(Conn::with_io(Io::new(conn, config, false)?, client))
     }
 
     fn join(&mut self, id: ConnId, peers: Arc<dyn Switchboard>) {

@@ -9,7 +9,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::{self as unix, UnixStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -107,13 +107,21 @@ pub(super) struct Guarded<S> {
     /// send), and what wakes those waiting to write.
     writing: Mutex<bool>,
     written: Condvar,
-    /// Whether the owner holds the right to write from the start, until its
-    /// first flush: a `Conn`'s, whose `setup` queues a greeting that no
-    /// other connection's bytes may overtake.
-    held_by_owner: AtomicBool,
-    /// How long another connection's send waits for this client.
+    /// Whether other connections may send to it: a `Conn`'s only once what
+    /// its `setup` queued (a greeting) has gone, which nothing may overtake.
+    open_to_sends: AtomicBool,
+    /// Bytes its client has taken, counted as each write (of at most
+    /// [`WRITE_PIECE`]) ends: what tells a client that reads slowly from one
+    /// that reads nothing.
+    taken: AtomicU64,
+    /// How long another connection's send waits for this client to take
+    /// something.
     send_wait: Duration,
 }
+
+/// The most one write to a shared connection sends: a long flush to a slow
+/// client shows its progress to those waiting to send after it.
+const WRITE_PIECE: usize = 256 * 1024;
 
 /// The right to write to a connection, given back when dropped.
 struct Writing<'a, S>(&'a Guarded<S>);
@@ -132,8 +140,6 @@ impl<S> Guarded<S> {
 
     fn give_back(&self) {
         *self.lock() = false;
-        // All: one waiting for the owner's `setup` and one waiting with a
-        // deadline are both to look again.
         self.written.notify_all();
     }
 }
@@ -152,51 +158,46 @@ impl<S: Stream> Guarded<S> {
         Writing(self)
     }
 
-    /// Takes the right to write for another connection's bytes, and until
-    /// when they may wait for the client: `send_wait` from when the write
-    /// under way began to wait on the client (not on the owner's `setup`,
-    /// which is no doing of the client's); `None` if that passed first.
-    fn take_for_send(&self) -> Option<(Writing<'_, S>, Instant)> {
+    /// Takes the right to write for another connection's bytes, waiting
+    /// while the write under way makes progress; `None` once its client has
+    /// taken nothing for `send_wait`.
+    fn take_for_send(&self) -> Option<Writing<'_, S>> {
         let mut busy = self.lock();
-        let mut deadline = None;
+        let mut taken = self.taken.load(Ordering::Relaxed);
+        let mut deadline = Instant::now() + self.send_wait;
         while *busy {
-            if self.held_by_owner.load(Ordering::Acquire) {
-                busy = self
-                    .written
-                    .wait(busy)
-                    .unwrap_or_else(PoisonError::into_inner);
-                continue;
-            }
-            let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.send_wait);
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
+            let now = Instant::now();
+            if now >= deadline {
+                let now_taken = self.taken.load(Ordering::Relaxed);
+                if now_taken == taken {
+                    return None;
+                }
+                (taken, deadline) = (now_taken, now + self.send_wait);
             }
             busy = self
                 .written
-                .wait_timeout(busy, left)
+                .wait_timeout(busy, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
         *busy = true;
-        let deadline = deadline.unwrap_or_else(|| Instant::now() + self.send_wait);
-        Some((Writing(self), deadline))
+        Some(Writing(self))
     }
 
-    /// The owner's right to write: the one it held from the start, the
-    /// first time, and then taken as anyone's.
-    fn take_as_owner(&self) -> Writing<'_, S> {
-        if self.held_by_owner.swap(false, Ordering::AcqRel) {
-            return Writing(self);
+    /// Writes all of `bytes` (as [`write_all`]), a piece at a time, counting
+    /// what the client takes.
+    fn write_counted(&self, bytes: &[u8]) -> (usize, io::Result<()>) {
+        let mut sent = 0;
+        while sent < bytes.len() {
+            let piece = &bytes[sent..bytes.len().min(sent + WRITE_PIECE)];
+            let (n, result) = write_all(&self.stream, piece);
+            sent += n;
+            self.taken.fetch_add(n as u64, Ordering::Relaxed);
+            if result.is_err() {
+                return (sent, result);
+            }
         }
-        self.take()
-    }
-
-    /// Ends the owner's hold from the start, if it still holds it.
-    fn end_owner_hold(&self) {
-        if self.held_by_owner.swap(false, Ordering::AcqRel) {
-            self.give_back();
-        }
+        (sent, Ok(()))
     }
 
     /// Closes a connection whose client took nothing of what was sent to it
@@ -204,8 +205,8 @@ impl<S: Stream> Guarded<S> {
     fn not_keeping_up(&self) -> io::Error {
         self.force_close();
         let message = format!(
-            "a client took nothing sent to it for {:?}: closing its connection, which does \
-             not keep up",
+            "a client took nothing for {:?} while bytes from another connection waited for \
+             it: closing its connection, which does not keep up",
             self.send_wait
         );
         emit!(log::Level::Warn, "{message}");
@@ -220,15 +221,22 @@ impl<S: Stream> Close for Guarded<S> {
     }
 
     /// Writes the bytes on the sender's thread, waiting while the client
-    /// does not take them, up to `send_wait`; past it, closes the
-    /// connection.
+    /// takes what is before them and then them; once it has taken nothing
+    /// for `send_wait`, closes the connection.
     fn send(&self, bytes: &Arc<[u8]>) -> io::Result<()> {
-        let Some((_writing, deadline)) = self.take_for_send() else {
+        if !self.open_to_sends.load(Ordering::Acquire) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "the connection is still being set up",
+            ));
+        }
+        let Some(_writing) = self.take_for_send() else {
             return Err(self.not_keeping_up());
         };
         let socket = socket2::SockRef::from(&self.stream);
         let mut sent = 0;
         let mut writable = None;
+        let mut deadline = Instant::now() + self.send_wait;
         while sent < bytes.len() {
             // Without waiting: the socket is blocking for its owner.
             match socket.send_with_flags(&bytes[sent..], libc::MSG_DONTWAIT) {
@@ -238,7 +246,11 @@ impl<S: Stream> Close for Guarded<S> {
                         "the connection accepted no more bytes",
                     ));
                 }
-                Ok(n) => sent += n,
+                Ok(n) => {
+                    sent += n;
+                    self.taken.fetch_add(n as u64, Ordering::Relaxed);
+                    deadline = Instant::now() + self.send_wait;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if !wait_writable(&self.stream, &mut writable, deadline)? {
@@ -378,7 +390,7 @@ impl<S: Stream> Request for StreamRequest<S> {
 
     fn open(conn: S, client: S::Addr, config: &RequestConfig) -> io::Result<Self> {
         Ok(StreamRequest {
-            io: Io::new(conn, config, false)?,
+            io: Io::new(conn, config, true)?,
             client,
             input: Input::default(),
             output: RefCell::default(),
@@ -505,10 +517,10 @@ impl<S> std::ops::Deref for Held<S> {
 }
 
 impl<S: Stream> Io<S> {
-    /// A connection with the request's timeout set on it. With
-    /// `held_by_owner`, no other connection's bytes go out before the
-    /// owner's first flush.
-    pub(super) fn new(conn: S, config: &RequestConfig, held_by_owner: bool) -> io::Result<Io<S>> {
+    /// A connection with the request's timeout set on it. Other connections
+    /// may send to it at once, or (`open_to_sends` false) after its first
+    /// flush.
+    pub(super) fn new(conn: S, config: &RequestConfig, open_to_sends: bool) -> io::Result<Io<S>> {
         if let Some(timeout) = config.timeout {
             conn.set_read_timeout(Some(timeout))?;
             conn.set_write_timeout(Some(timeout))?;
@@ -516,9 +528,10 @@ impl<S: Stream> Io<S> {
         Ok(Io {
             stream: Held::Shared(Arc::new(Guarded {
                 stream: conn,
-                writing: Mutex::new(held_by_owner),
+                writing: Mutex::new(false),
                 written: Condvar::new(),
-                held_by_owner: AtomicBool::new(held_by_owner),
+                open_to_sends: AtomicBool::new(open_to_sends),
+                taken: AtomicU64::new(0),
                 send_wait: config.timeout.unwrap_or(SEND_WAIT),
             })),
             timeout: config.timeout,
@@ -583,18 +596,21 @@ impl<S: Stream> Io<S> {
 
     /// Sends all of `output`; on an error, what was not sent stays in it.
     pub(super) fn flush(&self, output: &mut Vec<u8>) -> io::Result<()> {
-        if output.is_empty() {
-            // Nothing queued by `setup`: nothing for others to wait behind.
-            if let Held::Shared(guarded) = &self.stream {
-                guarded.end_owner_hold();
+        let (sent, result) = match &self.stream {
+            Held::Shared(guarded) => {
+                let flushed = if output.is_empty() {
+                    (0, Ok(()))
+                } else {
+                    let _writing = guarded.take();
+                    guarded.write_counted(output)
+                };
+                // What `setup` queued has gone (or there was none): others'
+                // bytes come after it.
+                guarded.open_to_sends.store(true, Ordering::Release);
+                flushed
             }
-            return Ok(());
-        }
-        let _writing = match &self.stream {
-            Held::Shared(guarded) => Some(guarded.take_as_owner()),
-            Held::Alone(_) => None,
+            Held::Alone(stream) => write_all(stream, output),
         };
-        let (sent, result) = write_all(&*self.stream, output);
         output.drain(..sent);
         result.map_err(|e| timed_out(e, self.timeout, "the client took no output"))
     }
