@@ -765,3 +765,162 @@ fn a_client_that_keeps_reading_is_not_closed_by_a_send() {
     let got = reading.join().unwrap();
     assert_eq!((told.as_deref(), got), (Ok("sent\n"), BIG + 6));
 }
+
+/// As `a_client_that_keeps_reading_is_not_closed_by_a_send`, but the client
+/// reads 8 KiB every 100 ms (80 KiB/s): what it takes counts as it takes it,
+/// not once a large write has ended, so a send waiting behind the reply
+/// never finds it idle for the 1 s wait.
+#[test]
+fn a_client_reading_80_kib_per_second_is_not_closed_by_a_send() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+    const BIG: usize = 16 << 20;
+    let target: Arc<Mutex<Option<socketserver::ConnId>>> = Arc::default();
+    let service = handler_fn({
+        let target = Arc::clone(&target);
+        move |conn: &mut Conn| {
+            while let Some(line) = conn.input().line(64)? {
+                if line == b"big\n" {
+                    *target.lock().unwrap() = Some(conn.id());
+                    conn.write(&vec![b'b'; BIG]);
+                } else {
+                    let to = target.lock().unwrap().expect("big first");
+                    let answer = match conn.send_to(to, b"hello\n") {
+                        Ok(()) => "sent\n".to_owned(),
+                        Err(e) => format!("{e}\n"),
+                    };
+                    conn.write(answer.as_bytes());
+                }
+            }
+            Ok(())
+        }
+    });
+    let server = Server::<Tcp, Threading, _>::builder(service)
+        .timeout(Some(Duration::from_secs(1)))
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    socket.connect(&running.addr().into()).unwrap();
+    let mut reader = TcpStream::from(socket);
+    reader.set_read_timeout(Some(BOUND)).unwrap();
+    reader.write_all(b"big\n").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let got = Arc::new(AtomicUsize::new(0));
+    let reading = std::thread::spawn({
+        let (stop, got) = (Arc::clone(&stop), Arc::clone(&got));
+        move || {
+            let mut buf = vec![0; 8 * 1024];
+            // Bounded: at most 30 s of reading.
+            for _ in 0..300 {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                match io::Read::read(&mut reader, &mut buf) {
+                    Ok(0) => return Err("end of input while reading steadily".to_owned()),
+                    Err(e) => return Err(format!("{e} while reading steadily")),
+                    Ok(n) => got.fetch_add(n, Ordering::Relaxed),
+                };
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(())
+        }
+    });
+    // The kernel's buffers fill (the reply then goes at the reader's
+    // pace), as the client reads slowly.
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = got.load(Ordering::Relaxed);
+    let mut sender = connect(running.addr());
+    sender.write_all(b"tell\n").unwrap();
+    let told = line_within(&sender, BOUND);
+    let during = got.load(Ordering::Relaxed) - before;
+    stop.store(true, Ordering::Relaxed);
+    let read = reading.join().unwrap();
+    assert_eq!(
+        (told.as_deref(), read),
+        (Ok("sent\n"), Ok(())),
+        "the client read {during} bytes while the send waited"
+    );
+}
+
+/// A greeting whose first flush times out is left half sent (`close` tries
+/// the rest): the connection stays closed to others' sends, so no other
+/// connection's bytes go out in the middle of it.
+#[test]
+fn a_send_never_lands_inside_a_greeting_whose_flush_timed_out() {
+    use std::time::Duration;
+    const GREETING: usize = 8 << 20;
+    let target: Arc<Mutex<Option<socketserver::ConnId>>> = Arc::default();
+    struct Greeter(Arc<Mutex<Option<socketserver::ConnId>>>);
+    impl Service for Greeter {
+        type Request = Conn;
+        fn setup(&self, conn: &mut Conn) -> io::Result<()> {
+            let mut target = self.0.lock().unwrap();
+            if target.is_none() {
+                *target = Some(conn.id());
+                let mut greeting = vec![b'G'; GREETING];
+                greeting.push(b'\n');
+                conn.write(&greeting);
+            }
+            Ok(())
+        }
+        fn handle(&self, conn: &mut Conn) -> io::Result<()> {
+            while let Some(_line) = conn.input().line(64)? {
+                let to = self.0.lock().unwrap().expect("greeted first");
+                let mut answer = String::from("gave up\n");
+                // Bounded: 3,000 tries, 2 ms apart.
+                for _ in 0..3000 {
+                    match conn.send_to(to, b"hello\n") {
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        Ok(()) => {
+                            answer = "sent\n".to_owned();
+                            break;
+                        }
+                        Err(e) => {
+                            answer = format!("{e}\n");
+                            break;
+                        }
+                    }
+                }
+                conn.write(answer.as_bytes());
+            }
+            Ok(())
+        }
+        // A `finish` that takes a while (a log, a database): the greeting's
+        // rest waits for `close`.
+        fn finish(&self, _: &mut Conn) -> io::Result<()> {
+            std::thread::sleep(Duration::from_millis(1000));
+            Ok(())
+        }
+    }
+    let server = Server::<Tcp, Threading, _>::builder(Greeter(Arc::clone(&target)))
+        .timeout(Some(Duration::from_secs(1)))
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    socket.connect(&running.addr().into()).unwrap();
+    let mut greeted = TcpStream::from(socket);
+    greeted.set_read_timeout(Some(BOUND)).unwrap();
+    socketserver_tests::wait_until("the greeter is set up", || target.lock().unwrap().is_some());
+    let mut sender = connect(running.addr());
+    sender.write_all(b"tell\n").unwrap();
+    // The greeted client reads nothing for 4 s (its flush times out after
+    // 1 s of that), then everything.
+    std::thread::sleep(Duration::from_millis(4000));
+    let got = read_to_end(&mut greeted);
+    let told = line_within(&sender, BOUND);
+    // As much of the greeting as the timeout let through, and nothing
+    // inside it.
+    let greeting = &got[..got.len().min(GREETING)];
+    assert!(
+        greeting.iter().all(|&b| b == b'G'),
+        "another connection's bytes inside the greeting; the sender was told {told:?}"
+    );
+}

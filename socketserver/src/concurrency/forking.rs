@@ -1,7 +1,8 @@
 //! [`Forking`]: a process per request, Python's `ForkingMixIn`.
 //!
-//! The one module of the crate with `unsafe` code: `fork`, `waitpid`, `kill`
-//! and `_exit`, each call argued where it is made.
+//! The one module of the crate with `unsafe` code (besides one `ioctl` in
+//! `request/stream.rs`): `fork`, `waitpid`, `kill` and `_exit`, each call
+//! argued where it is made.
 
 #![allow(unsafe_code)]
 

@@ -10,7 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::{self as unix, UnixStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Size of the read and of the write buffer of a request, at most.
@@ -110,18 +110,29 @@ pub(super) struct Guarded<S> {
     /// Whether other connections may send to it: a `Conn`'s only once what
     /// its `setup` queued (a greeting) has gone, which nothing may overtake.
     open_to_sends: AtomicBool,
-    /// Bytes its client has taken, counted as each write (of at most
-    /// [`WRITE_PIECE`]) ends: what tells a client that reads slowly from one
-    /// that reads nothing.
-    taken: AtomicU64,
+    /// When its client last took something ([`moment`]): what tells a
+    /// client that reads slowly from one that reads nothing.
+    last_taken: AtomicU64,
     /// How long another connection's send waits for this client to take
     /// something.
     send_wait: Duration,
 }
 
-/// The most one write to a shared connection sends: a long flush to a slow
-/// client shows its progress to those waiting to send after it.
-const WRITE_PIECE: usize = 256 * 1024;
+/// Now, as nanoseconds since the first time this was asked (an `Instant`
+/// that fits in an atomic).
+fn moment() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Flags of a write to a shared connection: it never waits (the socket is
+/// blocking for reads) and never raises SIGPIPE (where the flag exists;
+/// elsewhere Rust programs ignore the signal).
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT;
 
 /// The right to write to a connection, given back when dropped.
 struct Writing<'a, S>(&'a Guarded<S>);
@@ -163,20 +174,17 @@ impl<S: Stream> Guarded<S> {
     /// taken nothing for `send_wait`.
     fn take_for_send(&self) -> Option<Writing<'_, S>> {
         let mut busy = self.lock();
-        let mut taken = self.taken.load(Ordering::Relaxed);
-        let mut deadline = Instant::now() + self.send_wait;
+        let began = moment();
         while *busy {
-            let now = Instant::now();
+            let last = self.last_taken.load(Ordering::Relaxed).max(began);
+            let deadline = last.saturating_add(duration_nanos(self.send_wait));
+            let now = moment();
             if now >= deadline {
-                let now_taken = self.taken.load(Ordering::Relaxed);
-                if now_taken == taken {
-                    return None;
-                }
-                (taken, deadline) = (now_taken, now + self.send_wait);
+                return None;
             }
             busy = self
                 .written
-                .wait_timeout(busy, deadline - now)
+                .wait_timeout(busy, Duration::from_nanos(deadline - now))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
@@ -184,20 +192,77 @@ impl<S: Stream> Guarded<S> {
         Some(Writing(self))
     }
 
-    /// Writes all of `bytes` (as [`write_all`]), a piece at a time, counting
-    /// what the client takes.
-    fn write_counted(&self, bytes: &[u8]) -> (usize, io::Result<()>) {
+    /// Writes all of `bytes` without blocking the socket, waiting for room
+    /// while the client takes some; fails with [`io::ErrorKind::TimedOut`]
+    /// once it has taken nothing for `wait` (with `None`, waits as long as
+    /// it takes). How many bytes went, and the first error.
+    fn write_watched(&self, bytes: &[u8], wait: Option<Duration>) -> (usize, io::Result<()>) {
+        let socket = socket2::SockRef::from(&self.stream);
         let mut sent = 0;
+        let mut selector = None;
+        let mut deadline = wait.map(|wait| Instant::now() + wait);
         while sent < bytes.len() {
-            let piece = &bytes[sent..bytes.len().min(sent + WRITE_PIECE)];
-            let (n, result) = write_all(&self.stream, piece);
-            sent += n;
-            self.taken.fetch_add(n as u64, Ordering::Relaxed);
-            if result.is_err() {
-                return (sent, result);
+            match socket.send_with_flags(&bytes[sent..], SEND_FLAGS) {
+                Ok(0) => {
+                    let error = io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the connection accepted no more bytes",
+                    );
+                    return (sent, Err(error));
+                }
+                Ok(n) => {
+                    sent += n;
+                    self.last_taken.store(moment(), Ordering::Relaxed);
+                    deadline = wait.map(|wait| Instant::now() + wait);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    match self.wait_for_room(&mut selector, &mut deadline, wait) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            let error =
+                                io::Error::new(io::ErrorKind::TimedOut, "the client took nothing");
+                            return (sent, Err(error));
+                        }
+                        Err(e) => return (sent, Err(e)),
+                    }
+                }
+                Err(e) => return (sent, Err(e)),
             }
         }
         (sent, Ok(()))
+    }
+
+    /// Waits until the socket has room again (`true`), or until `deadline`
+    /// passes with the client taking nothing (`false`). The kernel says
+    /// there is room only once much has gone, which a slow client takes
+    /// long to make: so what is still queued in the socket is looked at as
+    /// the wait goes on, and each time it went down, the client took some:
+    /// `deadline` moves `wait` on.
+    fn wait_for_room(
+        &self,
+        selector: &mut Option<(mio::Poll, mio::Events)>,
+        deadline: &mut Option<Instant>,
+        wait: Option<Duration>,
+    ) -> io::Result<bool> {
+        let mut queued = unsent(&self.stream);
+        loop {
+            let look = Instant::now() + PROGRESS_CHECK;
+            let until = deadline.map_or(look, |deadline| deadline.min(look));
+            if wait_writable(&self.stream, selector, Some(until))? {
+                return Ok(true);
+            }
+            let now = Instant::now();
+            let still = unsent(&self.stream);
+            if still < queued {
+                self.last_taken.store(moment(), Ordering::Relaxed);
+                *deadline = wait.map(|wait| now + wait);
+            }
+            queued = still;
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return Ok(false);
+            }
+        }
     }
 
     /// Closes a connection whose client took nothing of what was sent to it
@@ -233,35 +298,45 @@ impl<S: Stream> Close for Guarded<S> {
         let Some(_writing) = self.take_for_send() else {
             return Err(self.not_keeping_up());
         };
-        let socket = socket2::SockRef::from(&self.stream);
-        let mut sent = 0;
-        let mut writable = None;
-        let mut deadline = Instant::now() + self.send_wait;
-        while sent < bytes.len() {
-            // Without waiting: the socket is blocking for its owner.
-            match socket.send_with_flags(&bytes[sent..], libc::MSG_DONTWAIT) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "the connection accepted no more bytes",
-                    ));
-                }
-                Ok(n) => {
-                    sent += n;
-                    self.taken.fetch_add(n as u64, Ordering::Relaxed);
-                    deadline = Instant::now() + self.send_wait;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !wait_writable(&self.stream, &mut writable, deadline)? {
-                        return Err(self.not_keeping_up());
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+        match self.write_watched(bytes, Some(self.send_wait)) {
+            (_, Err(e)) if e.kind() == io::ErrorKind::TimedOut => Err(self.not_keeping_up()),
+            (_, result) => result,
         }
-        Ok(())
     }
+}
+
+/// How often a write waiting for room in the socket looks at what the
+/// client has taken.
+const PROGRESS_CHECK: Duration = Duration::from_millis(100);
+
+/// The bytes in `stream`'s send queue (written, and not yet taken by the
+/// peer), where the system says; `None` elsewhere, and a wait then sees only
+/// the room the system reports.
+// No safe wrapper of this `ioctl` exists (std, socket2, mio, rustix): the
+// crate's one `unsafe` outside `concurrency/forking.rs`.
+#[allow(unsafe_code)]
+fn unsent<S: AsFd>(stream: &S) -> Option<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut unsent: libc::c_int = 0;
+        // SAFETY: `TIOCOUTQ` (`SIOCOUTQ`) on a socket writes one `int`, the
+        // bytes in its send queue, through the pointer, which points to
+        // `unsent`: alive, aligned and writable for the call. The descriptor
+        // is borrowed from `stream`, so it is open for the call.
+        let done =
+            unsafe { libc::ioctl(stream.as_fd().as_raw_fd(), libc::TIOCOUTQ, &raw mut unsent) };
+        (done == 0).then(|| u64::try_from(unsent).unwrap_or(0))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = stream;
+        None
+    }
+}
+
+/// `duration` in nanoseconds, at most `u64::MAX`.
+fn duration_nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Waits until `stream` may take more bytes or `deadline` passes (`false`),
@@ -269,7 +344,7 @@ impl<S: Stream> Close for Guarded<S> {
 fn wait_writable<S: Stream>(
     stream: &S,
     selector: &mut Option<(mio::Poll, mio::Events)>,
-    deadline: Instant,
+    deadline: Option<Instant>,
 ) -> io::Result<bool> {
     let (poll, events) = match selector {
         Some(selector) => selector,
@@ -286,11 +361,11 @@ fn wait_writable<S: Stream>(
         }
     };
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|left| left.is_zero()) {
             return Ok(false);
         }
-        match poll.poll(events, Some(left)) {
+        match poll.poll(events, left) {
             Ok(()) if !events.is_empty() => return Ok(true),
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -531,7 +606,7 @@ impl<S: Stream> Io<S> {
                 writing: Mutex::new(false),
                 written: Condvar::new(),
                 open_to_sends: AtomicBool::new(open_to_sends),
-                taken: AtomicU64::new(0),
+                last_taken: AtomicU64::new(0),
                 send_wait: config.timeout.unwrap_or(SEND_WAIT),
             })),
             timeout: config.timeout,
@@ -602,11 +677,16 @@ impl<S: Stream> Io<S> {
                     (0, Ok(()))
                 } else {
                     let _writing = guarded.take();
-                    guarded.write_counted(output)
+                    // The timeout bounds a wait in which the client takes
+                    // nothing, as a blocking write's would.
+                    guarded.write_watched(output, self.timeout)
                 };
-                // What `setup` queued has gone (or there was none): others'
-                // bytes come after it.
-                guarded.open_to_sends.store(true, Ordering::Release);
+                // Others' bytes come only after all of what was queued (what
+                // `setup` queued, the first time): never inside a message
+                // that a failed write left half sent.
+                guarded
+                    .open_to_sends
+                    .store(flushed.1.is_ok(), Ordering::Release);
                 flushed
             }
             Held::Alone(stream) => write_all(stream, output),
@@ -631,10 +711,17 @@ impl<S: Stream> fmt::Debug for StreamRequest<S> {
 /// (EAGAIN); say what it is.
 fn timed_out(error: io::Error, timeout: Option<Duration>, what: &str) -> io::Error {
     match timeout {
-        Some(timeout) if error.kind() == io::ErrorKind::WouldBlock => io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("{what} for {timeout:?} (the connection's timeout)"),
-        ),
+        Some(timeout)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{what} for {timeout:?} (the connection's timeout)"),
+            )
+        }
         _ => error,
     }
 }
