@@ -88,7 +88,11 @@ impl<T: Transport, C: Concurrency, S: Service> Builder<T, C, S> {
 
     /// The read and write timeout of every connection (default `None`: wait
     /// forever). A handler whose client stays silent that long gets an error
-    /// from its read. Binding fails with [`io::ErrorKind::InvalidInput`] for
+    /// from its read; one whose client takes none of its output that long
+    /// (a slow one is waited for) gets an error from the write. It also
+    /// bounds how long bytes other connections send to one wait for its
+    /// client ([`Conn::send_to`](crate::Conn::send_to); 5 s without it).
+    /// Binding fails with [`io::ErrorKind::InvalidInput`] for
     /// `Some(Duration::ZERO)`.
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.settings.request.timeout = timeout;
