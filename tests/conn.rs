@@ -9,7 +9,7 @@ use socketserver::{
     Conn, Event, Pool, RequestError, Server, Service, Synchronous, Tcp, Threading, handler_fn,
 };
 use socketserver_tests::{BOUND, connect, line_lengths, read_to_end, serve};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -439,6 +439,13 @@ fn a_client_that_reads_nothing_holds_no_sender_for_ever() {
     let (_lazy, _) = welcomed();
     let (mut sender, _) = welcomed();
     let (receiver, mut received) = welcomed();
+    // The lines stop while the server waits for the lazy client (5 s, more
+    // if its system takes some of them meanwhile, and more on a busy
+    // machine): no timeout of the test's may be near that.
+    for stream in [&sender, &receiver] {
+        stream.set_read_timeout(Some(6 * BOUND)).unwrap();
+        stream.set_write_timeout(Some(6 * BOUND)).unwrap();
+    }
     let line = [vec![b'y'; 999], b"\n".to_vec()].concat();
     let lines = 16_000; // 16 MB: more than the buffers towards the lazy client hold
     let reading = std::thread::spawn(move || {
@@ -767,14 +774,15 @@ fn a_client_that_keeps_reading_is_not_closed_by_a_send() {
 }
 
 /// As `a_client_that_keeps_reading_is_not_closed_by_a_send`, but the client
-/// reads 8 KiB every 100 ms (80 KiB/s): what it takes counts as it takes it,
-/// not once a large write has ended, so a send waiting behind the reply
-/// never finds it idle for the 1 s wait.
+/// reads 8 KiB every 100 ms (80 KiB/s) for 6 s, twice the server's 3 s
+/// `timeout`, then the rest at once: what it takes counts as its system
+/// acknowledges it (on loopback, 64 KiB at a time), not once a large write
+/// has ended, so the send waiting behind the reply never finds it idle, and
+/// goes after it.
 #[test]
 fn a_client_reading_80_kib_per_second_is_not_closed_by_a_send() {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::Duration;
-    const BIG: usize = 16 << 20;
+    const BIG: usize = 8 << 20;
     let target: Arc<Mutex<Option<socketserver::ConnId>>> = Arc::default();
     let service = handler_fn({
         let target = Arc::clone(&target);
@@ -796,7 +804,7 @@ fn a_client_reading_80_kib_per_second_is_not_closed_by_a_send() {
         }
     });
     let server = Server::<Tcp, Threading, _>::builder(service)
-        .timeout(Some(Duration::from_secs(1)))
+        .timeout(Some(Duration::from_secs(3)))
         .shutdown_timeout(BOUND)
         .bind("127.0.0.1:0")
         .unwrap();
@@ -807,41 +815,30 @@ fn a_client_reading_80_kib_per_second_is_not_closed_by_a_send() {
     let mut reader = TcpStream::from(socket);
     reader.set_read_timeout(Some(BOUND)).unwrap();
     reader.write_all(b"big\n").unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let got = Arc::new(AtomicUsize::new(0));
-    let reading = std::thread::spawn({
-        let (stop, got) = (Arc::clone(&stop), Arc::clone(&got));
-        move || {
-            let mut buf = vec![0; 8 * 1024];
-            // Bounded: at most 30 s of reading.
-            for _ in 0..300 {
-                if stop.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                match io::Read::read(&mut reader, &mut buf) {
-                    Ok(0) => return Err("end of input while reading steadily".to_owned()),
-                    Err(e) => return Err(format!("{e} while reading steadily")),
-                    Ok(n) => got.fetch_add(n, Ordering::Relaxed),
-                };
-                std::thread::sleep(Duration::from_millis(100));
+    // The reply is being written when the send comes: it waits behind it.
+    reader.peek(&mut [0]).unwrap();
+    let reading = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = vec![0; 8 * 1024];
+        for _ in 0..60 {
+            match io::Read::read(&mut reader, &mut buf) {
+                Ok(0) | Err(_) => return got,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
             }
-            Ok(())
+            std::thread::sleep(Duration::from_millis(100));
         }
+        let _ = io::Read::take(&mut reader, (BIG + 6 - got.len()) as u64).read_to_end(&mut got);
+        got
     });
-    // The kernel's buffers fill (the reply then goes at the reader's
-    // pace), as the client reads slowly.
-    std::thread::sleep(Duration::from_millis(1500));
-    let before = got.load(Ordering::Relaxed);
     let mut sender = connect(running.addr());
+    sender.set_read_timeout(Some(6 * BOUND)).unwrap();
     sender.write_all(b"tell\n").unwrap();
-    let told = line_within(&sender, BOUND);
-    let during = got.load(Ordering::Relaxed) - before;
-    stop.store(true, Ordering::Relaxed);
-    let read = reading.join().unwrap();
+    let told = line_within(&sender, 6 * BOUND);
+    let got = reading.join().unwrap();
+    let at = got.windows(6).position(|w| w == b"hello\n");
     assert_eq!(
-        (told.as_deref(), read),
-        (Ok("sent\n"), Ok(())),
-        "the client read {during} bytes while the send waited"
+        (told.as_deref(), got.len(), at),
+        (Ok("sent\n"), BIG + 6, Some(BIG))
     );
 }
 
@@ -922,5 +919,57 @@ fn a_send_never_lands_inside_a_greeting_whose_flush_timed_out() {
     assert!(
         greeting.iter().all(|&b| b == b'G'),
         "another connection's bytes inside the greeting; the sender was told {told:?}"
+    );
+}
+
+/// A reply whose write times out (its client reads nothing for longer than
+/// the server's 1 s `timeout`) is left half sent: a send waiting behind it
+/// is refused, and never lands inside it.
+#[test]
+fn a_send_never_lands_inside_a_reply_whose_write_timed_out() {
+    use std::time::Duration;
+    const BIG: usize = 16 << 20;
+    let target: Arc<Mutex<Option<socketserver::ConnId>>> = Arc::default();
+    let service = handler_fn({
+        let target = Arc::clone(&target);
+        move |conn: &mut Conn| {
+            while let Some(line) = conn.input().line(64)? {
+                if line == b"big\n" {
+                    *target.lock().unwrap() = Some(conn.id());
+                    conn.write(&vec![b'b'; BIG]);
+                } else {
+                    let to = target.lock().unwrap().expect("big first");
+                    let answer = match conn.send_to(to, b"hello\n") {
+                        Ok(()) => "sent\n".to_owned(),
+                        Err(e) => format!("{:?}\n", e.kind()),
+                    };
+                    conn.write(answer.as_bytes());
+                }
+            }
+            Ok(())
+        }
+    });
+    let server = Server::<Tcp, Threading, _>::builder(service)
+        .timeout(Some(Duration::from_secs(1)))
+        .shutdown_timeout(BOUND)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let running = serve(server);
+    let mut reader = connect(running.addr());
+    reader.write_all(b"big\n").unwrap();
+    // The reply is being written (the first of it has come) when the send
+    // comes: the send waits behind it.
+    reader.peek(&mut [0]).unwrap();
+    let mut sender = connect(running.addr());
+    sender.write_all(b"tell\n").unwrap();
+    let told = line_within(&sender, BOUND);
+    let mut got = Vec::new();
+    let _ = io::Read::read_to_end(&mut reader, &mut got);
+    let at = got.windows(6).position(|w| w == b"hello\n");
+    assert!(
+        at.is_none_or(|at| at >= BIG),
+        "another connection's bytes inside the reply (at {at:?} of {}); the sender was told \
+         {told:?}",
+        got.len()
     );
 }

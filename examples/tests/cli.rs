@@ -587,6 +587,10 @@ fn chat(mode: &str) {
     server.stop_cleanly("TERM");
 }
 
+/// How long a test waits through a server's wait for a client that takes
+/// nothing (5 s): with room for a machine busy with other tests.
+const STALL: Duration = Duration::from_secs(120);
+
 /// Under `threading`, a client that reads nothing holds nobody: once it has
 /// taken nothing for 5 s it is closed, and the others' lines all arrive.
 #[test]
@@ -600,7 +604,14 @@ fn chat_threading_survives_a_client_that_reads_nothing() {
     };
     let (_lazy, _) = join(&server);
     let (mut sender, _) = join(&server);
-    let (_receiver, mut received) = join(&server);
+    let (receiver, mut received) = join(&server);
+    // The lines stop while the server waits for the lazy client (5 s, more
+    // if its system takes some of them meanwhile, and more on a busy
+    // machine): no timeout of the test's may be near that.
+    for stream in [&sender, &receiver] {
+        stream.set_read_timeout(Some(STALL)).unwrap();
+        stream.set_write_timeout(Some(STALL)).unwrap();
+    }
     let lines = 16_000; // 16 MB: more than the buffers towards the lazy client hold
     let reading = thread::spawn(move || {
         let mut got = 0;

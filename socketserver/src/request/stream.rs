@@ -289,15 +289,23 @@ impl<S: Stream> Close for Guarded<S> {
     /// takes what is before them and then them; once it has taken nothing
     /// for `send_wait`, closes the connection.
     fn send(&self, bytes: &Arc<[u8]>) -> io::Result<()> {
-        if !self.open_to_sends.load(Ordering::Acquire) {
-            return Err(io::Error::new(
+        let closed = || {
+            io::Error::new(
                 io::ErrorKind::NotFound,
-                "the connection is still being set up",
-            ));
+                "the connection takes nothing from others: it is still being set up, or a \
+                 write to it failed",
+            )
+        };
+        if !self.open_to_sends.load(Ordering::Acquire) {
+            return Err(closed());
         }
         let Some(_writing) = self.take_for_send() else {
             return Err(self.not_keeping_up());
         };
+        // Again, with the right to write: the write before may have failed.
+        if !self.open_to_sends.load(Ordering::Acquire) {
+            return Err(closed());
+        }
         match self.write_watched(bytes, Some(self.send_wait)) {
             (_, Err(e)) if e.kind() == io::ErrorKind::TimedOut => Err(self.not_keeping_up()),
             (_, result) => result,
@@ -673,17 +681,18 @@ impl<S: Stream> Io<S> {
     pub(super) fn flush(&self, output: &mut Vec<u8>) -> io::Result<()> {
         let (sent, result) = match &self.stream {
             Held::Shared(guarded) => {
+                let _writing = guarded.take();
                 let flushed = if output.is_empty() {
                     (0, Ok(()))
                 } else {
-                    let _writing = guarded.take();
                     // The timeout bounds a wait in which the client takes
                     // nothing, as a blocking write's would.
                     guarded.write_watched(output, self.timeout)
                 };
                 // Others' bytes come only after all of what was queued (what
                 // `setup` queued, the first time): never inside a message
-                // that a failed write left half sent.
+                // that a failed write left half sent. Said before the right
+                // to write is given back, which a send waits for.
                 guarded
                     .open_to_sends
                     .store(flushed.1.is_ok(), Ordering::Release);
