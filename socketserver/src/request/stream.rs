@@ -108,7 +108,8 @@ pub(super) struct Guarded<S> {
     writing: Mutex<bool>,
     written: Condvar,
     /// Whether other connections may send to it: a `Conn`'s only once what
-    /// its `setup` queued (a greeting) has gone, which nothing may overtake.
+    /// its `setup` queued (a greeting) has gone, which nothing may overtake;
+    /// and nobody's while a write that failed has left a message half sent.
     open_to_sends: AtomicBool,
     /// When its client last took something ([`moment`]): what tells a
     /// client that reads slowly from one that reads nothing.
