@@ -703,12 +703,17 @@ fn resume_with_nothing_queued_lets_others_be_served_under_pool() {
     resume_with_nothing_queued_lets_others_be_served(Pool::new().workers(1));
 }
 
-/// A client that reads steadily, if slowly, is waited for by a send queued
-/// behind a long reply to it, however long that takes: only one that takes
-/// nothing for the wait (here the server's 1 s `timeout`) is closed.
-#[test]
-fn a_client_that_keeps_reading_is_not_closed_by_a_send() {
-    const BIG: usize = 16 << 20;
+/// A server whose connections ask with `big` for a reply of `big` bytes
+/// (the first to ask is the target), and with any other line send
+/// `hello\n` to the target, answering `sent` or the error; with the
+/// server's `timeout`.
+fn serve_a_big_reply(
+    big: usize,
+    timeout: std::time::Duration,
+) -> (
+    socketserver_tests::Running,
+    Arc<Mutex<Option<socketserver::ConnId>>>,
+) {
     let target: Arc<Mutex<Option<socketserver::ConnId>>> = Arc::default();
     let service = handler_fn({
         let target = Arc::clone(&target);
@@ -716,7 +721,7 @@ fn a_client_that_keeps_reading_is_not_closed_by_a_send() {
             while let Some(line) = conn.input().line(64)? {
                 if line == b"big\n" {
                     *target.lock().unwrap() = Some(conn.id());
-                    conn.write(&vec![b'b'; BIG]);
+                    conn.write(&vec![b'b'; big]);
                 } else {
                     let to = target.lock().unwrap().expect("big first");
                     let answer = match conn.send_to(to, b"hello\n") {
@@ -730,11 +735,20 @@ fn a_client_that_keeps_reading_is_not_closed_by_a_send() {
         }
     });
     let server = Server::<Tcp, Threading, _>::builder(service)
-        .timeout(Some(std::time::Duration::from_secs(1)))
+        .timeout(Some(timeout))
         .shutdown_timeout(BOUND)
         .bind("127.0.0.1:0")
         .unwrap();
-    let running = serve(server);
+    (serve(server), target)
+}
+
+/// A client that reads steadily, if slowly, is waited for by a send queued
+/// behind a long reply to it, however long that takes: only one that takes
+/// nothing for the wait (here the server's 1 s `timeout`) is closed.
+#[test]
+fn a_client_that_keeps_reading_is_not_closed_by_a_send() {
+    const BIG: usize = 16 << 20;
+    let (running, _target) = serve_a_big_reply(BIG, std::time::Duration::from_secs(1));
     // A small receive buffer, so that the reply waits on this client's
     // reading, not in the kernel's buffers.
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
@@ -783,32 +797,7 @@ fn a_client_that_keeps_reading_is_not_closed_by_a_send() {
 fn a_client_reading_80_kib_per_second_is_not_closed_by_a_send() {
     use std::time::Duration;
     const BIG: usize = 8 << 20;
-    let target: Arc<Mutex<Option<socketserver::ConnId>>> = Arc::default();
-    let service = handler_fn({
-        let target = Arc::clone(&target);
-        move |conn: &mut Conn| {
-            while let Some(line) = conn.input().line(64)? {
-                if line == b"big\n" {
-                    *target.lock().unwrap() = Some(conn.id());
-                    conn.write(&vec![b'b'; BIG]);
-                } else {
-                    let to = target.lock().unwrap().expect("big first");
-                    let answer = match conn.send_to(to, b"hello\n") {
-                        Ok(()) => "sent\n".to_owned(),
-                        Err(e) => format!("{e}\n"),
-                    };
-                    conn.write(answer.as_bytes());
-                }
-            }
-            Ok(())
-        }
-    });
-    let server = Server::<Tcp, Threading, _>::builder(service)
-        .timeout(Some(Duration::from_secs(3)))
-        .shutdown_timeout(BOUND)
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let running = serve(server);
+    let (running, _target) = serve_a_big_reply(BIG, Duration::from_secs(3));
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     socket.set_recv_buffer_size(64 * 1024).unwrap();
     socket.connect(&running.addr().into()).unwrap();
@@ -929,32 +918,7 @@ fn a_send_never_lands_inside_a_greeting_whose_flush_timed_out() {
 fn a_send_never_lands_inside_a_reply_whose_write_timed_out() {
     use std::time::Duration;
     const BIG: usize = 16 << 20;
-    let target: Arc<Mutex<Option<socketserver::ConnId>>> = Arc::default();
-    let service = handler_fn({
-        let target = Arc::clone(&target);
-        move |conn: &mut Conn| {
-            while let Some(line) = conn.input().line(64)? {
-                if line == b"big\n" {
-                    *target.lock().unwrap() = Some(conn.id());
-                    conn.write(&vec![b'b'; BIG]);
-                } else {
-                    let to = target.lock().unwrap().expect("big first");
-                    let answer = match conn.send_to(to, b"hello\n") {
-                        Ok(()) => "sent\n".to_owned(),
-                        Err(e) => format!("{:?}\n", e.kind()),
-                    };
-                    conn.write(answer.as_bytes());
-                }
-            }
-            Ok(())
-        }
-    });
-    let server = Server::<Tcp, Threading, _>::builder(service)
-        .timeout(Some(Duration::from_secs(1)))
-        .shutdown_timeout(BOUND)
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let running = serve(server);
+    let (running, _target) = serve_a_big_reply(BIG, Duration::from_secs(1));
     let mut reader = connect(running.addr());
     reader.write_all(b"big\n").unwrap();
     // The reply is being written (the first of it has come) when the send
