@@ -105,7 +105,7 @@ pub(super) struct Guarded<S> {
     stream: S,
     /// Whether a whole write is under way (the owner's flush, or another's
     /// send), and what wakes those waiting to write.
-    writing: Mutex<bool>,
+    writing: Mutex<Rights>,
     written: Condvar,
     /// Whether other connections may send to it: a `Conn`'s only once what
     /// its `setup` queued (a greeting) has gone, which nothing may overtake;
@@ -135,6 +135,15 @@ const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
 const SEND_FLAGS: libc::c_int = libc::MSG_DONTWAIT;
 
+/// Who writes to a shared connection: whether a write is under way, and
+/// how many wait to write (woken only if some do: a wake-up is a system
+/// call, and each flush gives the right back).
+#[derive(Default)]
+struct Rights {
+    busy: bool,
+    waiting: usize,
+}
+
 /// The right to write to a connection, given back when dropped.
 struct Writing<'a, S>(&'a Guarded<S>);
 
@@ -145,28 +154,33 @@ impl<S> Drop for Writing<'_, S> {
 }
 
 impl<S> Guarded<S> {
-    fn lock(&self) -> MutexGuard<'_, bool> {
-        // A flag: nothing to repair after a panic.
+    fn lock(&self) -> MutexGuard<'_, Rights> {
+        // A flag and a count, each whole: nothing to repair after a panic.
         self.writing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn give_back(&self) {
-        *self.lock() = false;
-        self.written.notify_all();
+        let mut rights = self.lock();
+        rights.busy = false;
+        if rights.waiting > 0 {
+            self.written.notify_all();
+        }
     }
 }
 
 impl<S: Stream> Guarded<S> {
     /// Takes the right to write, once the write under way has ended.
     fn take(&self) -> Writing<'_, S> {
-        let mut busy = self.lock();
-        while *busy {
-            busy = self
+        let mut rights = self.lock();
+        while rights.busy {
+            rights.waiting += 1;
+            rights = self
                 .written
-                .wait(busy)
+                .wait(rights)
                 .unwrap_or_else(PoisonError::into_inner);
+            rights.waiting -= 1;
         }
-        *busy = true;
+        rights.busy = true;
         Writing(self)
     }
 
@@ -174,22 +188,24 @@ impl<S: Stream> Guarded<S> {
     /// while the write under way makes progress; `None` once its client has
     /// taken nothing for `send_wait`.
     fn take_for_send(&self) -> Option<Writing<'_, S>> {
-        let mut busy = self.lock();
+        let mut rights = self.lock();
         let began = moment();
-        while *busy {
+        while rights.busy {
             let last = self.last_taken.load(Ordering::Relaxed).max(began);
             let deadline = last.saturating_add(duration_nanos(self.send_wait));
             let now = moment();
             if now >= deadline {
                 return None;
             }
-            busy = self
+            rights.waiting += 1;
+            rights = self
                 .written
-                .wait_timeout(busy, Duration::from_nanos(deadline - now))
+                .wait_timeout(rights, Duration::from_nanos(deadline - now))
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            rights.waiting -= 1;
         }
-        *busy = true;
+        rights.busy = true;
         Some(Writing(self))
     }
 
@@ -612,7 +628,7 @@ impl<S: Stream> Io<S> {
         Ok(Io {
             stream: Held::Shared(Arc::new(Guarded {
                 stream: conn,
-                writing: Mutex::new(false),
+                writing: Mutex::default(),
                 written: Condvar::new(),
                 open_to_sends: AtomicBool::new(open_to_sends),
                 last_taken: AtomicU64::new(0),
@@ -681,6 +697,13 @@ impl<S: Stream> Io<S> {
     /// Sends all of `output`; on an error, what was not sent stays in it.
     pub(super) fn flush(&self, output: &mut Vec<u8>) -> io::Result<()> {
         let (sent, result) = match &self.stream {
+            // Nothing to send, and others may send already: nothing to do
+            // (this is before every call of a blocking handler).
+            Held::Shared(guarded)
+                if output.is_empty() && guarded.open_to_sends.load(Ordering::Acquire) =>
+            {
+                (0, Ok(()))
+            }
             Held::Shared(guarded) => {
                 let _writing = guarded.take();
                 let flushed = if output.is_empty() {
